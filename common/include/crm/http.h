@@ -1,0 +1,80 @@
+/* HTTP serving over ulfius: an epoll worker pool, a route table with metrics and request ids,
+ * JSON bodies checked for size and type, problem answers for unknown routes and methods, and the
+ * operational endpoints /healthz, /readyz and /metrics. */
+#ifndef CRM_HTTP_H
+#define CRM_HTTP_H
+
+#include "crm/config.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct _u_request;
+struct _u_response;
+
+#define CRM_HTTP_MAX_BODY (1024 * 1024) /* 1 MiB, API.md */
+
+/* A handler answers the request and returns U_CALLBACK_COMPLETE. */
+typedef int (*crm_http_handler)(const struct _u_request *request, struct _u_response *response,
+                                void *user_data);
+
+/* One line of a service's route table. `pattern` uses ulfius syntax ("/api/cases/:id"). */
+typedef struct crm_route {
+    const char *method;
+    const char *pattern;
+    crm_http_handler handler;
+    void *user_data;
+} crm_route;
+
+/* A readiness check: returns 1 when the dependency answers. A required dependency that is down
+ * makes /readyz answer 503 "unavailable"; an optional one makes it 200 "degraded". */
+typedef int (*crm_readiness_check)(void *context);
+
+typedef struct crm_http_server crm_http_server;
+
+/* Creates a server for `service` listening on settings->bind:port. Returns NULL on error. The
+ * settings must outlive the server. Free with crm_http_server_free. */
+crm_http_server *crm_http_server_new(const crm_settings *settings, const char *service, long port);
+
+/* Registers `count` routes. Call before crm_http_server_start. Returns 0 or -1. */
+int crm_http_server_add_routes(crm_http_server *server, const crm_route *routes, size_t count);
+
+/* Adds a dependency to /readyz under `name` ("mongodb", "kafka", ...). Returns 0 or -1. */
+int crm_http_server_add_readiness(crm_http_server *server, const char *name,
+                                  crm_readiness_check check, void *context, int required);
+
+/* Starts serving. Returns 0, or -1 (port taken, ...) after logging why. */
+int crm_http_server_start(crm_http_server *server);
+
+/* Stops accepting, waits up to `grace_seconds` for in-flight requests, then stops. */
+void crm_http_server_stop(crm_http_server *server, long grace_seconds);
+
+/* Releases the server; accepts NULL. Stops it first if it still runs. */
+void crm_http_server_free(crm_http_server *server);
+
+/* The service's metrics registry, for service-specific series. */
+struct crm_metrics *crm_http_server_metrics(crm_http_server *server);
+
+/* Reads the request body as JSON into *body (a new reference) or answers the problem itself:
+ * 415 for a content type other than application/json (or application/merge-patch+json when
+ * `merge_patch` is set), 413 over CRM_HTTP_MAX_BODY, 400 for empty or malformed JSON, duplicate
+ * keys, invalid UTF-8 or nesting deeper than 32. Returns 0 when *body is set, -1 when a problem
+ * was sent. */
+int crm_http_read_json_or_reply(const struct _u_request *request, struct _u_response *response,
+                                int merge_patch, json_t **body);
+
+/* Validates JSON text without building it: 0 when nesting is at most `max_depth`, else -1.
+ * Exposed for tests and fuzzing. */
+int crm_http_json_depth_ok(const char *text, size_t len, int max_depth);
+
+/* Answers `status` with `body` (borrowed) as application/json. Returns U_CALLBACK_COMPLETE. */
+int crm_http_send_json(struct _u_response *response, unsigned int status, json_t *body);
+
+/* Same with an explicit content type (application/problem+json). */
+int crm_http_send_json_typed(struct _u_response *response, unsigned int status, json_t *body,
+                             const char *content_type);
+
+/* Whether `id` is a valid client request id: 1..128 of [A-Za-z0-9._:-]. */
+int crm_http_request_id_valid(const char *id);
+
+#endif

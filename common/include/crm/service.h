@@ -1,0 +1,47 @@
+/* The fixed life of every executable: settings and logs, pools, routes, serve until SIGTERM or
+ * SIGINT, then tear down in reverse order. Each main.c fills a spec, adds its routes, serves. */
+#ifndef CRM_SERVICE_H
+#define CRM_SERVICE_H
+
+#include "crm/config.h"
+#include "crm/http.h"
+#include "crm/mongo.h"
+
+#include <librdkafka/rdkafka.h>
+
+typedef enum crm_service_kafka {
+    CRM_SERVICE_KAFKA_NONE = 0,
+    CRM_SERVICE_KAFKA_PRODUCER, /* an idempotent producer; the topic is created at start */
+    CRM_SERVICE_KAFKA_CONSUMER, /* a consumer in `kafka_group` */
+} crm_service_kafka;
+
+typedef struct crm_service_spec {
+    const char *name;            /* "customers": log lines, metrics, client ids */
+    const char *const *settings; /* NULL-terminated CRM_* names the process reads */
+    const char *port_setting;    /* "CRM_CUSTOMERS_PORT" */
+    const char *database;        /* "crm_customers", or NULL for no MongoDB */
+    crm_service_kafka kafka;
+    const char *kafka_group; /* for CRM_SERVICE_KAFKA_CONSUMER */
+} crm_service_spec;
+
+typedef struct crm_service {
+    crm_service_spec spec;
+    crm_settings settings;
+    crm_mongo *mongo;  /* NULL without a database */
+    rd_kafka_t *kafka; /* NULL without Kafka */
+    crm_http_server *http;
+} crm_service;
+
+/* Loads the settings (exit status 2 on a bad value), starts logging, opens the MongoDB pool and
+ * the Kafka client and creates the HTTP server with /healthz, /readyz and /metrics. Returns 0,
+ * or -1 after logging why; call crm_service_clean either way. */
+int crm_service_open(crm_service *service, const crm_service_spec *spec);
+
+/* Starts serving, waits for SIGTERM or SIGINT, drains in-flight requests. Returns the process
+ * exit status (0 after a clean stop). */
+int crm_service_serve(crm_service *service);
+
+/* Closes what crm_service_open opened, in reverse order; accepts a partly opened service. */
+void crm_service_clean(crm_service *service);
+
+#endif

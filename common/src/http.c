@@ -1,0 +1,478 @@
+/* The HTTP server every executable runs: ulfius on libmicrohttpd's epoll thread pool.
+ * Callback order (ulfius priorities): request context first, then the route table, then a
+ * 405 answer per known path, then a 404 answer for everything else. */
+#include "crm/http.h"
+
+#include "crm/log.h"
+#include "crm/metrics.h"
+#include "crm/problem.h"
+#include "crm/util.h"
+
+#include <arpa/inet.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <ulfius.h>
+#include <unistd.h>
+
+#define PRIORITY_CONTEXT  0
+#define PRIORITY_ROUTE    1
+#define PRIORITY_METHODS  2
+#define PRIORITY_FALLBACK 3
+#define MAX_JSON_DEPTH    32
+#define MAX_READINESS     8
+
+typedef struct route_slot {
+    crm_route route;
+    crm_http_server *server;
+} route_slot;
+
+/* One per distinct path pattern: answers 405 with the methods the pattern has. */
+typedef struct path_slot {
+    const char *pattern;
+    char allow[96];
+    crm_http_server *server;
+} path_slot;
+
+typedef struct readiness {
+    const char *name;
+    crm_readiness_check check;
+    void *context;
+    int required;
+} readiness;
+
+struct crm_http_server {
+    struct _u_instance instance;
+    const crm_settings *settings;
+    char service[32];
+    long port;
+    route_slot **route_blocks; /* one block per add_routes call; ulfius points into them */
+    size_t block_count;
+    path_slot *paths;
+    size_t path_count;
+    readiness checks[MAX_READINESS];
+    size_t check_count;
+    crm_metrics *metrics;
+    atomic_int in_flight;
+    int running;
+};
+
+/* The whole ulfius callback chain of one request runs on one worker thread, so the request's
+ * context can live in thread-local storage from the first callback to the last. */
+static _Thread_local double request_started;
+
+static const char *const known_methods[] = {"GET",    "HEAD",    "POST", "PUT",
+                                            "DELETE", "OPTIONS", "PATCH"};
+
+static const char *method_label(const char *method)
+{
+    for (size_t i = 0; i < sizeof(known_methods) / sizeof(known_methods[0]); i++) {
+        if (strcmp(method, known_methods[i]) == 0)
+            return known_methods[i];
+    }
+    return "OTHER"; /* hostile methods must not grow the metrics registry */
+}
+
+int crm_http_request_id_valid(const char *id)
+{
+    size_t len = 0;
+    for (const char *p = id; *p; p++, len++) {
+        char c = *p;
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == ':' || c == '-';
+        if (!ok || len >= 128)
+            return 0;
+    }
+    return len >= 1;
+}
+
+static int callback_context(const struct _u_request *request, struct _u_response *response,
+                            void *user_data)
+{
+    (void)user_data;
+    char generated[CRM_UUID_LEN];
+    const char *id = u_map_get_case(request->map_header, "X-Request-Id");
+    if (!id || !crm_http_request_id_valid(id)) {
+        crm_uuid_v4(generated);
+        id = generated;
+    }
+    crm_log_set_request_id(id);
+    request_started = crm_monotonic_seconds();
+    u_map_put(response->map_header, "X-Request-Id", id);
+    return U_CALLBACK_CONTINUE;
+}
+
+static void observe(crm_http_server *server, const char *route, const struct _u_request *request,
+                    const struct _u_response *response)
+{
+    crm_metrics_observe_request(server->metrics, route, method_label(request->http_verb),
+                                (unsigned int)response->status,
+                                crm_monotonic_seconds() - request_started);
+}
+
+static int callback_route(const struct _u_request *request, struct _u_response *response,
+                          void *user_data)
+{
+    route_slot *slot = user_data;
+    atomic_fetch_add(&slot->server->in_flight, 1);
+    slot->route.handler(request, response, slot->route.user_data);
+    observe(slot->server, slot->route.pattern, request, response);
+    atomic_fetch_sub(&slot->server->in_flight, 1);
+    return U_CALLBACK_COMPLETE;
+}
+
+static int callback_method_not_allowed(const struct _u_request *request,
+                                       struct _u_response *response, void *user_data)
+{
+    path_slot *slot = user_data;
+    u_map_put(response->map_header, "Allow", slot->allow);
+    crm_problem_send(response, CRM_PROBLEM_METHOD_NOT_ALLOWED, "%s is not allowed here; use %s",
+                     method_label(request->http_verb), slot->allow);
+    observe(slot->server, slot->pattern, request, response);
+    return U_CALLBACK_COMPLETE;
+}
+
+static int callback_not_found(const struct _u_request *request, struct _u_response *response,
+                              void *user_data)
+{
+    crm_problem_send(response, CRM_PROBLEM_NOT_FOUND, "no such route");
+    observe(user_data, "unmatched", request, response);
+    return U_CALLBACK_COMPLETE;
+}
+
+/* ---- JSON in and out ---- */
+
+int crm_http_send_json_typed(struct _u_response *response, unsigned int status, json_t *body,
+                             const char *content_type)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    response->status = status;
+    if (!text) {
+        static const char fallback[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal "
+                                       "error\",\"status\":500}";
+        response->status = 500;
+        ulfius_set_binary_body_response(response, 500, fallback, sizeof(fallback) - 1);
+        u_map_put(response->map_header, "Content-Type", "application/problem+json");
+        return U_CALLBACK_COMPLETE;
+    }
+    ulfius_set_binary_body_response(response, status, text, strlen(text));
+    u_map_put(response->map_header, "Content-Type", content_type);
+    free(text);
+    return U_CALLBACK_COMPLETE;
+}
+
+int crm_http_send_json(struct _u_response *response, unsigned int status, json_t *body)
+{
+    return crm_http_send_json_typed(response, status, body, "application/json");
+}
+
+int crm_http_json_depth_ok(const char *text, size_t len, int max_depth)
+{
+    int depth = 0, in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++; /* skip the escaped character */
+            else if (c == '"')
+                in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth)
+                return -1;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+/* application/json (or merge-patch+json) with no parameter but an optional UTF-8 charset. */
+static int content_type_ok(const char *value, int merge_patch)
+{
+    if (!value)
+        return 0;
+    size_t media_len = strcspn(value, ";");
+    while (media_len > 0 && value[media_len - 1] == ' ')
+        media_len--;
+    int media_ok = (media_len == 16 && strncasecmp(value, "application/json", 16) == 0) ||
+                   (merge_patch && media_len == 28 &&
+                    strncasecmp(value, "application/merge-patch+json", 28) == 0);
+    if (!media_ok)
+        return 0;
+    const char *params = value + strcspn(value, ";");
+    if (*params == '\0')
+        return 1;
+    params++;
+    while (*params == ' ')
+        params++;
+    return strcasecmp(params, "charset=utf-8") == 0 || strcasecmp(params, "charset=\"utf-8\"") == 0;
+}
+
+int crm_http_read_json_or_reply(const struct _u_request *request, struct _u_response *response,
+                                int merge_patch, json_t **body)
+{
+    json_error_t error;
+    const char *length_header = u_map_get_case(request->map_header, "Content-Length");
+    const char *text = request->binary_body;
+    size_t len = request->binary_body_length;
+
+    *body = NULL;
+    if (!content_type_ok(u_map_get_case(request->map_header, "Content-Type"), merge_patch)) {
+        crm_problem_send(response, CRM_PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                         "send the body as application/json%s",
+                         merge_patch ? " or application/merge-patch+json" : "");
+        return -1;
+    }
+    /* ulfius truncates a body over max_post_body_size (the limit + 1) without telling. */
+    if (len > CRM_HTTP_MAX_BODY || (length_header && strtoull(length_header, NULL, 10) >
+                                                         (unsigned long long)CRM_HTTP_MAX_BODY)) {
+        crm_problem_send(response, CRM_PROBLEM_PAYLOAD_TOO_LARGE, "bodies are limited to %d bytes",
+                         CRM_HTTP_MAX_BODY);
+        return -1;
+    }
+    if (len == 0 || !text) {
+        crm_problem_send(response, CRM_PROBLEM_MALFORMED_REQUEST, "the request body is empty");
+        return -1;
+    }
+    if (crm_http_json_depth_ok(text, len, MAX_JSON_DEPTH) != 0) {
+        crm_problem_send(response, CRM_PROBLEM_MALFORMED_REQUEST,
+                         "JSON nesting is limited to %d levels", MAX_JSON_DEPTH);
+        return -1;
+    }
+    *body = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &error);
+    if (!*body) {
+        /* jansson's message names the position and cause but never echoes the input. */
+        crm_problem_send(response, CRM_PROBLEM_MALFORMED_REQUEST, "invalid JSON: %s at line %d",
+                         error.text, error.line);
+        return -1;
+    }
+    if (!json_is_object(*body)) {
+        json_t *errors = json_array();
+        crm_problem_errors_add(errors, "", "type", "the body must be a JSON object");
+        crm_problem_send_validation(response, errors);
+        json_decref(*body);
+        *body = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- operational endpoints ---- */
+
+static int handle_healthz(const struct _u_request *request, struct _u_response *response,
+                          void *user_data)
+{
+    (void)request;
+    (void)user_data;
+    json_t *body = json_pack("{s:s}", "status", "ok");
+    crm_http_send_json(response, 200, body);
+    json_decref(body);
+    return U_CALLBACK_COMPLETE;
+}
+
+static int handle_readyz(const struct _u_request *request, struct _u_response *response,
+                         void *user_data)
+{
+    (void)request;
+    crm_http_server *server = user_data;
+    const char *status = "ready";
+    json_t *checks = json_object();
+    for (size_t i = 0; i < server->check_count; i++) {
+        readiness *r = &server->checks[i];
+        int up = r->check(r->context);
+        json_object_set_new(checks, r->name, json_string(up ? "up" : "down"));
+        if (!up && r->required)
+            status = "unavailable";
+        else if (!up && strcmp(status, "ready") == 0)
+            status = "degraded";
+    }
+    json_t *body = json_pack("{s:s, s:o}", "status", status, "checks", checks);
+    crm_http_send_json(response, strcmp(status, "unavailable") == 0 ? 503 : 200, body);
+    json_decref(body);
+    return U_CALLBACK_COMPLETE;
+}
+
+static int handle_metrics(const struct _u_request *request, struct _u_response *response,
+                          void *user_data)
+{
+    (void)request;
+    crm_http_server *server = user_data;
+    char *text = crm_metrics_render(server->metrics);
+    if (!text)
+        return crm_problem_send(response, CRM_PROBLEM_INTERNAL, "out of memory");
+    ulfius_set_binary_body_response(response, 200, text, strlen(text));
+    u_map_put(response->map_header, "Content-Type", "text/plain; version=0.0.4");
+    free(text);
+    return U_CALLBACK_COMPLETE;
+}
+
+/* ---- the server ---- */
+
+crm_http_server *crm_http_server_new(const crm_settings *settings, const char *service, long port)
+{
+    crm_http_server *server = calloc(1, sizeof(*server));
+    if (!server)
+        return NULL;
+    server->settings = settings;
+    server->port = port;
+    snprintf(server->service, sizeof(server->service), "%s", service);
+    server->metrics = crm_metrics_new(service);
+    if (!server->metrics ||
+        ulfius_init_instance(&server->instance, (unsigned int)port, NULL, NULL) != U_OK) {
+        crm_metrics_free(server->metrics);
+        free(server);
+        return NULL;
+    }
+    server->instance.max_post_body_size = CRM_HTTP_MAX_BODY + 1;
+    const crm_route operations[] = {
+        {"GET", "/healthz", handle_healthz, server},
+        {"GET", "/readyz", handle_readyz, server},
+        {"GET", "/metrics", handle_metrics, server},
+    };
+    if (crm_http_server_add_routes(server, operations, 3) != 0) {
+        crm_http_server_free(server);
+        return NULL;
+    }
+    return server;
+}
+
+struct crm_metrics *crm_http_server_metrics(crm_http_server *server)
+{
+    return server->metrics;
+}
+
+static path_slot *path_slot_for(crm_http_server *server, const char *pattern)
+{
+    for (size_t i = 0; i < server->path_count; i++) {
+        if (strcmp(server->paths[i].pattern, pattern) == 0)
+            return &server->paths[i];
+    }
+    return NULL;
+}
+
+int crm_http_server_add_routes(crm_http_server *server, const crm_route *routes, size_t count)
+{
+    /* ulfius keeps a pointer to each route slot, so slots live in blocks that never move. Path
+     * slots may move: ulfius sees them only at start. */
+    route_slot *slots = calloc(count, sizeof(*slots));
+    route_slot **blocks =
+        realloc(server->route_blocks, (server->block_count + 1) * sizeof(*blocks));
+    if (blocks)
+        server->route_blocks = blocks;
+    path_slot *paths = realloc(server->paths, (server->path_count + count) * sizeof(*paths));
+    if (paths)
+        server->paths = paths;
+    if (!slots || !blocks || !paths) {
+        free(slots);
+        return -1;
+    }
+    server->route_blocks[server->block_count++] = slots;
+    for (size_t i = 0; i < count; i++) {
+        slots[i].route = routes[i];
+        slots[i].server = server;
+        path_slot *path = path_slot_for(server, routes[i].pattern);
+        if (!path) {
+            path = &server->paths[server->path_count++];
+            memset(path, 0, sizeof(*path));
+            path->pattern = routes[i].pattern;
+            path->server = server;
+        }
+        size_t used = strlen(path->allow);
+        snprintf(path->allow + used, sizeof(path->allow) - used, "%s%s", used ? ", " : "",
+                 routes[i].method);
+        if (ulfius_add_endpoint_by_val(&server->instance, routes[i].method, NULL, routes[i].pattern,
+                                       PRIORITY_ROUTE, callback_route, &slots[i]) != U_OK)
+            return -1;
+    }
+    return 0;
+}
+
+int crm_http_server_add_readiness(crm_http_server *server, const char *name,
+                                  crm_readiness_check check, void *context, int required)
+{
+    if (server->check_count == MAX_READINESS)
+        return -1;
+    server->checks[server->check_count++] = (readiness){name, check, context, required};
+    return 0;
+}
+
+static unsigned int worker_count(const crm_settings *settings)
+{
+    if (settings->http_threads > 0)
+        return (unsigned int)settings->http_threads;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return (unsigned int)(cores > 0 ? cores * 4 : 8);
+}
+
+int crm_http_server_start(crm_http_server *server)
+{
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server->port)};
+    if (inet_pton(AF_INET, server->settings->bind, &address.sin_addr) != 1) {
+        CRM_LOG_ERROR("CRM_BIND must be an IPv4 address, got \"%s\"", server->settings->bind);
+        return -1;
+    }
+    if (ulfius_add_endpoint_by_val(&server->instance, "*", NULL, "*", PRIORITY_CONTEXT,
+                                   callback_context, server) != U_OK)
+        return -1;
+    for (size_t i = 0; i < server->path_count; i++) {
+        if (ulfius_add_endpoint_by_val(&server->instance, "*", NULL, server->paths[i].pattern,
+                                       PRIORITY_METHODS, callback_method_not_allowed,
+                                       &server->paths[i]) != U_OK)
+            return -1;
+    }
+    if (ulfius_add_endpoint_by_val(&server->instance, "*", NULL, "*", PRIORITY_FALLBACK,
+                                   callback_not_found, server) != U_OK)
+        return -1;
+
+    struct MHD_OptionItem options[] = {
+        {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)worker_count(server->settings), NULL},
+        {MHD_OPTION_SOCK_ADDR, 0, &address},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)server->settings->http_connection_timeout_seconds,
+         NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)server->settings->http_max_connections, NULL},
+        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (ulfius_start_framework_with_mhd_options(
+            &server->instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, options) != U_OK) {
+        CRM_LOG_ERROR("cannot listen on %s:%ld", server->settings->bind, server->port);
+        return -1;
+    }
+    server->running = 1;
+    CRM_LOG_INFO("listening on %s:%ld with %u workers", server->settings->bind, server->port,
+                 worker_count(server->settings));
+    return 0;
+}
+
+void crm_http_server_stop(crm_http_server *server, long grace_seconds)
+{
+    if (!server || !server->running)
+        return;
+    MHD_socket listener = MHD_quiesce_daemon(server->instance.mhd_daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
+    double deadline = crm_monotonic_seconds() + (double)grace_seconds;
+    while (atomic_load(&server->in_flight) > 0 && crm_monotonic_seconds() < deadline)
+        usleep(10000);
+    ulfius_stop_framework(&server->instance);
+    server->running = 0;
+}
+
+void crm_http_server_free(crm_http_server *server)
+{
+    if (!server)
+        return;
+    crm_http_server_stop(server, 0);
+    ulfius_clean_instance(&server->instance);
+    for (size_t i = 0; i < server->block_count; i++)
+        free(server->route_blocks[i]);
+    free(server->route_blocks);
+    free(server->paths);
+    crm_metrics_free(server->metrics);
+    free(server);
+}

@@ -1,0 +1,736 @@
+/* Access-token verification (RS256 only, key chosen by kid) and the RSA key helpers behind the
+ * keyring and JWK Set. libjwt is not used here: its jwt_decode re-parses the PEM key on every call
+ * (about 285 us with OpenSSL 3, under a global lock), so the signature is checked with OpenSSL
+ * against a key parsed once at load, and every other rule is ours too. */
+#include "crm/jwt.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+/* Our tokens are well under 1 KiB; the bound keeps a hostile header from costing much. */
+#define MAX_TOKEN_LEN    8192
+#define MAX_KEY_FILE_LEN (64 * 1024)
+#define MIN_RSA_BITS     2048
+#define THUMBPRINT_LEN   43 /* base64url of a SHA-256 digest, unpadded */
+
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void set_err(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || err_len == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+static int b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    return c == '_' ? 63 : -1;
+}
+
+/* Strict base64url without padding: '=', any character outside the alphabet, an impossible
+ * length or non-zero unused bits are refused, so a segment has exactly one spelling. */
+static bool b64url_valid(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (b64url_value(s[i]) < 0)
+            return false;
+    }
+    switch (len % 4) {
+    case 1:
+        return false;
+    case 2:
+        return (b64url_value(s[len - 1]) & 0x0f) == 0;
+    case 3:
+        return (b64url_value(s[len - 1]) & 0x03) == 0;
+    default:
+        return true;
+    }
+}
+
+/* Decodes a valid segment into `out` (room for len * 3 / 4 bytes); returns the byte count. */
+static size_t b64url_decode(const char *s, size_t len, unsigned char *out)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        acc = ((acc << 6) | (uint32_t)b64url_value(s[i])) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (unsigned char)(acc >> bits);
+        }
+    }
+    return n;
+}
+
+/* Returns a NUL-terminated base64url text without padding, or NULL; the caller frees it. */
+static char *b64url_encode(const unsigned char *in, size_t len)
+{
+    char *out = malloc(len / 3 * 4 + 4);
+    size_t n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        acc = ((acc << 8) | in[i]) & 0xffff;
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[n++] = B64URL[(acc >> bits) & 0x3f];
+        }
+    }
+    if (bits > 0)
+        out[n++] = B64URL[(acc << (6 - bits)) & 0x3f];
+    out[n] = '\0';
+    return out;
+}
+
+/* Decodes one token segment into a JSON object. Duplicate members are refused: two `alg` or two
+ * `role` members would let two parsers disagree on what the token says. */
+static json_t *decode_json_object(const char *s, size_t len)
+{
+    unsigned char *buf = NULL;
+    json_t *obj = NULL;
+    size_t n = 0;
+
+    if (len == 0 || !b64url_valid(s, len))
+        return NULL;
+    buf = malloc(len / 4 * 3 + 3);
+    if (!buf)
+        goto fail;
+    n = b64url_decode(s, len, buf);
+    obj = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
+    if (obj && !json_is_object(obj)) {
+        json_decref(obj);
+        obj = NULL;
+    }
+fail:
+    free(buf);
+    return obj;
+}
+
+/* Exact comparison: a JSON string may hold a NUL that strcmp would stop at. */
+static bool json_str_eq(const json_t *v, const char *s)
+{
+    size_t len = strlen(s);
+
+    return json_is_string(v) && json_string_length(v) == len &&
+           memcmp(json_string_value(v), s, len) == 0;
+}
+
+static const crm_jwt_key *find_key(const crm_jwt_keyring *ring, const json_t *kid)
+{
+    if (!json_is_string(kid))
+        return NULL;
+    for (size_t i = 0; i < ring->count; i++) {
+        if (json_str_eq(kid, ring->keys[i].kid))
+            return &ring->keys[i];
+    }
+    return NULL;
+}
+
+/* Checks the header before any key is touched. Only "RS256", compared exactly: this is what shuts
+ * out alg "none" and HS256 keyed with our public PEM, since check_signature then applies RS256
+ * whatever else the token says. No extension we would have to understand (RFC 7515 `crit`). A
+ * `typ`, when present, must be "JWT" (any case, RFC 7515 4.1.9), as libjwt requires: a token that
+ * declares itself another kind is not one of our access tokens (RFC 8725 3.11). */
+static crm_jwt_status check_header(const json_t *header, const crm_jwt_keyring *ring,
+                                   const crm_jwt_key **key)
+{
+    const json_t *typ = json_object_get(header, "typ");
+
+    if (!json_str_eq(json_object_get(header, "alg"), "RS256"))
+        return CRM_JWT_BAD_ALG;
+    if (json_object_get(header, "crit"))
+        return CRM_JWT_MALFORMED;
+    if (typ && (!json_is_string(typ) || strcasecmp(json_string_value(typ), "JWT") != 0))
+        return CRM_JWT_MALFORMED;
+    *key = find_key(ring, json_object_get(header, "kid"));
+    return *key ? CRM_JWT_OK : CRM_JWT_UNKNOWN_KID;
+}
+
+/* Reads an integer claim: 1 when present, 0 when absent, -1 when of another JSON type (a string
+ * or a real such as 1.7e9 must not pass for a time). */
+static int int_claim(const json_t *claims, const char *name, long long *value)
+{
+    const json_t *v = json_object_get(claims, name);
+
+    if (!v)
+        return 0;
+    if (!json_is_integer(v))
+        return -1;
+    *value = json_integer_value(v);
+    return 1;
+}
+
+/* Copies a string claim; refuses another type, an empty value, and a value that does not fit
+ * (never truncate: a cut identifier could name someone else). An absent optional claim is "". */
+static bool copy_str_claim(const json_t *claims, const char *name, bool required, char *dst,
+                           size_t dst_len)
+{
+    const json_t *v = json_object_get(claims, name);
+    size_t len = 0;
+
+    dst[0] = '\0';
+    if (!v)
+        return !required;
+    if (!json_is_string(v))
+        return false;
+    len = json_string_length(v);
+    if (len == 0 || len >= dst_len || strlen(json_string_value(v)) != len)
+        return false;
+    memcpy(dst, json_string_value(v), len + 1);
+    return true;
+}
+
+static bool role_known(const char *role)
+{
+    return strcmp(role, "admin") == 0 || strcmp(role, "agent") == 0 || strcmp(role, "viewer") == 0;
+}
+
+static bool audience_ok(const json_t *aud)
+{
+    if (json_is_array(aud)) {
+        for (size_t i = 0; i < json_array_size(aud); i++) {
+            if (json_str_eq(json_array_get(aud, i), CRM_JWT_AUDIENCE))
+                return true;
+        }
+        return false;
+    }
+    return json_str_eq(aud, CRM_JWT_AUDIENCE);
+}
+
+/* Shape first (so a wrongly typed claim is MALFORMED whatever its value), then time, issuer and
+ * audience. `now` is the caller's clock, trusted; claim values are not, so the leeway is always
+ * applied on the `now` side where it cannot overflow. */
+static crm_jwt_status check_claims(const json_t *claims, time_t now, crm_principal *out)
+{
+    long long t = (long long)now;
+    long long exp = 0;
+    long long nbf = 0;
+    long long iat = 0;
+    int has_nbf = int_claim(claims, "nbf", &nbf);
+    int has_iat = int_claim(claims, "iat", &iat);
+
+    if (int_claim(claims, "exp", &exp) != 1 || has_nbf < 0 || has_iat < 0)
+        return CRM_JWT_MALFORMED;
+    if (!copy_str_claim(claims, "sub", true, out->sub, sizeof out->sub) ||
+        !copy_str_claim(claims, "username", true, out->username, sizeof out->username) ||
+        !copy_str_claim(claims, "role", true, out->role, sizeof out->role) ||
+        !copy_str_claim(claims, "jti", false, out->jti, sizeof out->jti) || !role_known(out->role))
+        return CRM_JWT_MALFORMED;
+    if (t < LLONG_MIN + CRM_JWT_LEEWAY_SECONDS || t > LLONG_MAX - CRM_JWT_LEEWAY_SECONDS)
+        return CRM_JWT_MALFORMED;
+
+    if (exp < t - CRM_JWT_LEEWAY_SECONDS)
+        return CRM_JWT_EXPIRED;
+    if ((has_nbf && nbf > t + CRM_JWT_LEEWAY_SECONDS) ||
+        (has_iat && iat > t + CRM_JWT_LEEWAY_SECONDS))
+        return CRM_JWT_NOT_YET_VALID;
+    if (!json_str_eq(json_object_get(claims, "iss"), CRM_JWT_ISSUER))
+        return CRM_JWT_BAD_ISSUER;
+    if (!audience_ok(json_object_get(claims, "aud")))
+        return CRM_JWT_BAD_AUDIENCE;
+
+    out->exp = exp;
+    out->iat = has_iat ? iat : 0;
+    return CRM_JWT_OK;
+}
+
+/* RS256 (RFC 7518 3.3): RSASSA-PKCS1-v1_5 with SHA-256, over the signing input "header.payload"
+ * exactly as received; the caller has checked that `sig_b64` is strict base64url. The algorithm,
+ * digest and padding are fixed here, never read from the token. Any failure, an allocation
+ * failure included, is a bad signature: doubt never lets a token through.
+ *
+ * Threads: the EVP_PKEY is shared by all of them and never modified, apart from the reference
+ * count that OpenSSL 3 updates atomically while a context holds it. In OpenSSL 3 one EVP_PKEY may
+ * verify in several threads at once as long as each uses its own EVP_MD_CTX, which is why the
+ * context is made per call and never cached in the key. */
+static crm_jwt_status check_signature(const crm_jwt_key *key, const char *input, size_t input_len,
+                                      const char *sig_b64, size_t sig_b64_len)
+{
+    EVP_MD_CTX *ctx = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    unsigned char *sig = NULL;
+    crm_jwt_status status = CRM_JWT_BAD_SIGNATURE;
+    int mod_len = 0;
+
+    /* A key filled in by hand, without the parsed key, verifies nothing. */
+    if (!key->pkey)
+        goto fail;
+    mod_len = EVP_PKEY_get_size(key->pkey);
+    /* An RSA signature is exactly as long as the modulus (RFC 8017 8.2.2), so a short or long
+     * one is refused before OpenSSL sees it. For strict base64url without padding, len * 3 / 4 is
+     * the exact decoded size. */
+    if (mod_len <= 0 || sig_b64_len * 3 / 4 != (size_t)mod_len)
+        goto fail;
+    sig = malloc((size_t)mod_len);
+    if (!sig || b64url_decode(sig_b64, sig_b64_len, sig) != (size_t)mod_len)
+        goto fail;
+
+    ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL, key->pkey) != 1)
+        goto fail;
+    /* PKCS#1 v1.5 is already the default for an RSA key; said explicitly so that nothing (a
+     * changed default, a configuration file) can turn RS256 into PSS. */
+    if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+        goto fail;
+    if (EVP_DigestVerify(ctx, sig, (size_t)mod_len, (const unsigned char *)input, input_len) == 1)
+        status = CRM_JWT_OK;
+fail:
+    /* A refused signature leaves OpenSSL's reasons on this thread's error queue. */
+    if (status != CRM_JWT_OK)
+        ERR_clear_error();
+    EVP_MD_CTX_free(ctx);
+    free(sig);
+    return status;
+}
+
+crm_jwt_status crm_jwt_verify(const crm_jwt_keyring *ring, const char *token, time_t now,
+                              crm_principal *principal)
+{
+    json_t *header = NULL;
+    json_t *claims = NULL;
+    const crm_jwt_key *key = NULL;
+    const char *dot1 = NULL;
+    const char *dot2 = NULL;
+    crm_principal found = {0};
+    crm_jwt_status status = CRM_JWT_MALFORMED;
+    size_t len = 0;
+    size_t sig_len = 0;
+
+    if (principal)
+        memset(principal, 0, sizeof *principal);
+    if (!ring || !token || !principal)
+        return CRM_JWT_MALFORMED;
+    len = strnlen(token, MAX_TOKEN_LEN + 1);
+    if (len > MAX_TOKEN_LEN)
+        return CRM_JWT_MALFORMED;
+    dot1 = memchr(token, '.', len);
+    dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
+    if (!dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)))
+        return CRM_JWT_MALFORMED;
+
+    header = decode_json_object(token, (size_t)(dot1 - token));
+    if (!header)
+        goto fail;
+    status = check_header(header, ring, &key);
+    if (status != CRM_JWT_OK)
+        goto fail;
+
+    /* The claims are read from a strict parse of the payload (duplicate members refused), and the
+     * signature is checked over the very segment bytes they were decoded from, so what is signed
+     * and what is believed cannot differ. */
+    status = CRM_JWT_MALFORMED;
+    claims = decode_json_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+    sig_len = len - (size_t)(dot2 + 1 - token);
+    if (!claims || sig_len == 0 || !b64url_valid(dot2 + 1, sig_len))
+        goto fail;
+    status = check_signature(key, token, (size_t)(dot2 - token), dot2 + 1, sig_len);
+    if (status != CRM_JWT_OK)
+        goto fail;
+
+    status = check_claims(claims, now, &found);
+    if (status == CRM_JWT_OK)
+        *principal = found;
+fail:
+    json_decref(claims);
+    json_decref(header);
+    return status;
+}
+
+const char *crm_jwt_status_text(crm_jwt_status status)
+{
+    switch (status) {
+    case CRM_JWT_OK:
+        return "ok";
+    case CRM_JWT_MALFORMED:
+        return "malformed token";
+    case CRM_JWT_BAD_ALG:
+        return "algorithm not allowed";
+    case CRM_JWT_UNKNOWN_KID:
+        return "unknown key id";
+    case CRM_JWT_BAD_SIGNATURE:
+        return "bad signature";
+    case CRM_JWT_EXPIRED:
+        return "expired";
+    case CRM_JWT_NOT_YET_VALID:
+        return "not yet valid";
+    case CRM_JWT_BAD_ISSUER:
+        return "bad issuer";
+    case CRM_JWT_BAD_AUDIENCE:
+        return "bad audience";
+    }
+    return "unknown status";
+}
+
+/* Without it OpenSSL would prompt on the terminal for an encrypted private key. */
+static int no_password(char *buf, int size, int rwflag, void *user)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)user;
+    return -1;
+}
+
+/* Reads the first PEM key of the text: a public key, or else (when allowed) a private one. */
+static EVP_PKEY *read_pem_key(const char *pem, size_t pem_len, bool allow_private)
+{
+    BIO *bio = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    if (!pem || pem_len == 0 || pem_len > INT_MAX)
+        return NULL;
+    bio = BIO_new_mem_buf(pem, (int)pem_len);
+    if (!bio)
+        goto fail;
+    pkey = PEM_read_bio_PUBKEY(bio, NULL, no_password, NULL);
+    if (pkey || !allow_private)
+        goto fail;
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(pem, (int)pem_len);
+    if (!bio)
+        goto fail;
+    pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
+fail:
+    BIO_free(bio);
+    if (!pkey)
+        ERR_clear_error();
+    return pkey;
+}
+
+/* A JWK integer (RFC 7518 6.3.1): unsigned big-endian, no leading zero byte, base64url. */
+static char *bn_b64url(const BIGNUM *bn)
+{
+    unsigned char *bin = NULL;
+    char *out = NULL;
+    int n = BN_num_bytes(bn);
+
+    if (n <= 0)
+        return NULL;
+    bin = malloc((size_t)n);
+    if (!bin)
+        goto fail;
+    if (BN_bn2bin(bn, bin) != n)
+        goto fail;
+    out = b64url_encode(bin, (size_t)n);
+fail:
+    free(bin);
+    return out;
+}
+
+/* Computes the JWK members n and e (when asked) and the RFC 7638 thumbprint of an RSA key. */
+static int rsa_jwk(const EVP_PKEY *pkey, char **n_out, char **e_out, char *kid, size_t kid_len)
+{
+    BIGNUM *n = NULL;
+    BIGNUM *e = NULL;
+    char *n_b64 = NULL;
+    char *e_b64 = NULL;
+    char *json = NULL;
+    char *digest_b64 = NULL;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    size_t json_len = 0;
+    int rc = -1;
+
+    if (kid_len < THUMBPRINT_LEN + 1)
+        goto fail;
+    if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+        EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+        goto fail;
+    n_b64 = bn_b64url(n);
+    e_b64 = bn_b64url(e);
+    if (!n_b64 || !e_b64)
+        goto fail;
+
+    /* RFC 7638 3.2: the required members only, in lexicographic order, without white space. */
+    json_len = strlen(n_b64) + strlen(e_b64) + sizeof "{\"e\":\"\",\"kty\":\"RSA\",\"n\":\"\"}";
+    json = malloc(json_len);
+    if (!json)
+        goto fail;
+    snprintf(json, json_len, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", e_b64, n_b64);
+    if (EVP_Digest(json, strlen(json), digest, &digest_len, EVP_sha256(), NULL) != 1)
+        goto fail;
+    digest_b64 = b64url_encode(digest, digest_len);
+    if (!digest_b64 || strlen(digest_b64) != THUMBPRINT_LEN)
+        goto fail;
+    memcpy(kid, digest_b64, THUMBPRINT_LEN + 1);
+
+    if (n_out) {
+        *n_out = n_b64;
+        n_b64 = NULL;
+    }
+    if (e_out) {
+        *e_out = e_b64;
+        e_b64 = NULL;
+    }
+    rc = 0;
+fail:
+    free(digest_b64);
+    free(json);
+    free(e_b64);
+    free(n_b64);
+    BN_free(e);
+    BN_free(n);
+    return rc;
+}
+
+int crm_jwt_thumbprint(const char *pem, size_t pem_len, char *kid, size_t kid_len)
+{
+    EVP_PKEY *pkey = NULL;
+    int rc = -1;
+
+    if (!kid || kid_len < THUMBPRINT_LEN + 1)
+        return -1;
+    kid[0] = '\0';
+    pkey = read_pem_key(pem, pem_len, true);
+    if (!pkey || !EVP_PKEY_is_a(pkey, "RSA"))
+        goto fail;
+    rc = rsa_jwk(pkey, NULL, NULL, kid, kid_len);
+fail:
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+static void key_clean(crm_jwt_key *key)
+{
+    EVP_PKEY_free(key->pkey);
+    free(key->pem);
+    free(key->n_b64url);
+    free(key->e_b64url);
+    memset(key, 0, sizeof *key);
+}
+
+int crm_jwt_keyring_add_pem(crm_jwt_keyring *ring, const char *pem, size_t pem_len, char *err,
+                            size_t err_len)
+{
+    EVP_PKEY *pkey = NULL;
+    BIO *out = NULL;
+    crm_jwt_key *grown = NULL;
+    char *data = NULL;
+    crm_jwt_key key = {0};
+    long data_len = 0;
+    int rc = -1;
+
+    if (!ring || !pem) {
+        set_err(err, err_len, "no keyring or no key");
+        return -1;
+    }
+    /* Verifiers hold public keys only; a private key here means one was copied where it must
+     * not be, so say so rather than quietly using its public half. */
+    if (memmem(pem, pem_len, "PRIVATE KEY", strlen("PRIVATE KEY"))) {
+        set_err(err, err_len, "holds a private key; verifiers take PEM public keys only");
+        return -1;
+    }
+    pkey = read_pem_key(pem, pem_len, false);
+    if (!pkey) {
+        set_err(err, err_len, "not a PEM public key");
+        goto fail;
+    }
+    if (!EVP_PKEY_is_a(pkey, "RSA")) {
+        set_err(err, err_len, "not an RSA key (tokens are signed with RS256)");
+        goto fail;
+    }
+    if (EVP_PKEY_get_bits(pkey) < MIN_RSA_BITS) {
+        set_err(err, err_len, "RSA key of %d bits, at least %d needed", EVP_PKEY_get_bits(pkey),
+                MIN_RSA_BITS);
+        goto fail;
+    }
+    if (rsa_jwk(pkey, &key.n_b64url, &key.e_b64url, key.kid, sizeof key.kid) != 0) {
+        set_err(err, err_len, "cannot compute the key's thumbprint");
+        goto fail;
+    }
+    for (size_t i = 0; i < ring->count; i++) {
+        if (strcmp(ring->keys[i].kid, key.kid) == 0) {
+            set_err(err, err_len, "the same key is already loaded");
+            goto fail;
+        }
+    }
+
+    /* The PEM is kept re-encoded from the parsed key, so that it too is exactly the key that the
+     * kid names, whatever else the input text held. */
+    out = BIO_new(BIO_s_mem());
+    if (!out || PEM_write_bio_PUBKEY(out, pkey) != 1) {
+        set_err(err, err_len, "cannot encode the key");
+        goto fail;
+    }
+    data_len = BIO_get_mem_data(out, &data);
+    if (data_len <= 0 || !(key.pem = malloc((size_t)data_len + 1))) {
+        set_err(err, err_len, "out of memory");
+        goto fail;
+    }
+    memcpy(key.pem, data, (size_t)data_len);
+    key.pem[data_len] = '\0';
+    key.pem_len = (size_t)data_len;
+
+    grown = realloc(ring->keys, (ring->count + 1) * sizeof *grown);
+    if (!grown) {
+        set_err(err, err_len, "out of memory");
+        goto fail;
+    }
+    ring->keys = grown;
+    /* Verification uses this very EVP_PKEY, the one the kid was computed from; it is parsed
+     * here once instead of on every verify. */
+    key.pkey = pkey;
+    pkey = NULL;
+    ring->keys[ring->count++] = key; /* the ring owns the strings and the key now */
+    memset(&key, 0, sizeof key);
+    rc = 0;
+fail:
+    key_clean(&key);
+    BIO_free(out);
+    EVP_PKEY_free(pkey);
+    if (rc != 0)
+        ERR_clear_error();
+    return rc;
+}
+
+/* Reads a whole key file into a NUL-terminated buffer the caller frees. */
+static int read_file(const char *path, char **text, size_t *text_len, char *why, size_t why_len)
+{
+    FILE *f = NULL;
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    f = fopen(path, "rb");
+    if (!f) {
+        set_err(why, why_len, "cannot open: %m"); /* glibc's %m: strerror(errno), thread-safe */
+        goto fail;
+    }
+    buf = malloc(MAX_KEY_FILE_LEN + 1);
+    if (!buf) {
+        set_err(why, why_len, "out of memory");
+        goto fail;
+    }
+    n = fread(buf, 1, MAX_KEY_FILE_LEN + 1, f);
+    if (ferror(f)) {
+        set_err(why, why_len, "cannot read: %m");
+        goto fail;
+    }
+    if (n > MAX_KEY_FILE_LEN) {
+        set_err(why, why_len, "larger than %d bytes", MAX_KEY_FILE_LEN);
+        goto fail;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *text_len = n;
+    buf = NULL;
+    rc = 0;
+fail:
+    free(buf);
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+static char *trim(char *s)
+{
+    char *end = NULL;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        end--;
+    *end = '\0';
+    return s;
+}
+
+int crm_jwt_keyring_load(crm_jwt_keyring *ring, const char *files, char *err, size_t err_len)
+{
+    char *list = NULL;
+    char *entry = NULL;
+    char *next = NULL;
+    char *path = NULL;
+    char *pem = NULL;
+    char why[256];
+    size_t pem_len = 0;
+    size_t start = 0;
+    int rc = -1;
+
+    if (!ring || !files) {
+        set_err(err, err_len, "no keyring or no key file list");
+        return -1;
+    }
+    start = ring->count;
+    list = strdup(files);
+    if (!list) {
+        set_err(err, err_len, "out of memory");
+        goto fail;
+    }
+    for (entry = list; entry; entry = next) {
+        next = strchr(entry, ',');
+        if (next)
+            *next++ = '\0';
+        path = trim(entry);
+        if (*path == '\0')
+            continue;
+        if (read_file(path, &pem, &pem_len, why, sizeof why) != 0 ||
+            crm_jwt_keyring_add_pem(ring, pem, pem_len, why, sizeof why) != 0) {
+            set_err(err, err_len, "%s: %s", path, why);
+            goto fail;
+        }
+        free(pem);
+        pem = NULL;
+    }
+    if (ring->count == start) {
+        set_err(err, err_len, "the key file list names no file");
+        goto fail;
+    }
+    rc = 0;
+fail:
+    /* All or nothing: a partly loaded list would hide the bad file until rotation. */
+    while (rc != 0 && ring->count > start)
+        key_clean(&ring->keys[--ring->count]);
+    free(pem);
+    free(list);
+    return rc;
+}
+
+void crm_jwt_keyring_clean(crm_jwt_keyring *ring)
+{
+    if (!ring)
+        return;
+    for (size_t i = 0; i < ring->count; i++)
+        key_clean(&ring->keys[i]);
+    free(ring->keys);
+    ring->keys = NULL;
+    ring->count = 0;
+}

@@ -1,0 +1,134 @@
+/* The process's MongoDB pool, following the mongo-c-driver pool example. */
+#include "crm/mongo.h"
+
+#include "crm/log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct crm_mongo {
+    mongoc_client_pool_t *pool;
+    char database[64];
+};
+
+static pthread_once_t driver_once = PTHREAD_ONCE_INIT;
+
+/* The driver's own log lines become ours, so stderr stays one JSON line per event. */
+static void log_from_driver(mongoc_log_level_t level, const char *domain, const char *message,
+                            void *context)
+{
+    (void)context;
+    crm_log_level ours = level <= MONGOC_LOG_LEVEL_CRITICAL  ? CRM_LOG_ERROR
+                         : level == MONGOC_LOG_LEVEL_WARNING ? CRM_LOG_WARN
+                                                             : CRM_LOG_DEBUG;
+    /* FerretDB has no endSessions; the driver says so at every shutdown. */
+    if (strstr(message, "endSessions"))
+        ours = CRM_LOG_DEBUG;
+    if (level <= MONGOC_LOG_LEVEL_DEBUG)
+        CRM_LOG(ours, "mongoc %s: %s", domain, message);
+}
+
+static void driver_init(void)
+{
+    mongoc_log_set_handler(log_from_driver, NULL);
+    mongoc_init();
+}
+
+crm_mongo *crm_mongo_new(const char *uri_text, const char *database, const char *app_name,
+                         char *err, size_t err_len)
+{
+    bson_error_t error;
+    mongoc_uri_t *uri = NULL;
+    crm_mongo *mongo = NULL;
+
+    pthread_once(&driver_once, driver_init);
+    uri = mongoc_uri_new_with_error(uri_text, &error);
+    if (!uri) {
+        snprintf(err, err_len, "CRM_MONGO_URI is not a valid MongoDB URI");
+        goto fail;
+    }
+    mongoc_uri_set_appname(uri, app_name);
+    mongo = calloc(1, sizeof(*mongo));
+    if (!mongo) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
+    snprintf(mongo->database, sizeof(mongo->database), "%s", database);
+    mongo->pool = mongoc_client_pool_new(uri);
+    if (!mongo->pool) {
+        snprintf(err, err_len, "cannot create a MongoDB client pool");
+        goto fail;
+    }
+    mongoc_client_pool_set_error_api(mongo->pool, MONGOC_ERROR_API_VERSION_2);
+    mongoc_uri_destroy(uri);
+    return mongo;
+fail:
+    crm_mongo_free(mongo);
+    mongoc_uri_destroy(uri);
+    return NULL;
+}
+
+void crm_mongo_free(crm_mongo *mongo)
+{
+    if (!mongo)
+        return;
+    if (mongo->pool)
+        mongoc_client_pool_destroy(mongo->pool);
+    free(mongo);
+}
+
+mongoc_client_t *crm_mongo_pop(crm_mongo *mongo)
+{
+    return mongoc_client_pool_pop(mongo->pool);
+}
+
+void crm_mongo_push(crm_mongo *mongo, mongoc_client_t *client)
+{
+    if (client)
+        mongoc_client_pool_push(mongo->pool, client);
+}
+
+mongoc_collection_t *crm_mongo_collection(crm_mongo *mongo, mongoc_client_t *client,
+                                          const char *name)
+{
+    return mongoc_client_get_collection(client, mongo->database, name);
+}
+
+int crm_mongo_index_ensure(crm_mongo *mongo, const char *collection, const bson_t *keys,
+                           const char *name, int unique, bson_error_t *error)
+{
+    bson_t command = BSON_INITIALIZER, indexes, index;
+    bson_append_utf8(&command, "createIndexes", -1, collection, -1);
+    bson_append_array_begin(&command, "indexes", -1, &indexes);
+    bson_append_document_begin(&indexes, "0", -1, &index);
+    bson_append_document(&index, "key", -1, keys);
+    bson_append_utf8(&index, "name", -1, name, -1);
+    if (unique)
+        bson_append_bool(&index, "unique", -1, true);
+    bson_append_document_end(&indexes, &index);
+    bson_append_array_end(&command, &indexes);
+
+    mongoc_client_t *client = crm_mongo_pop(mongo);
+    mongoc_database_t *database = mongoc_client_get_database(client, mongo->database);
+    bool ok = mongoc_database_write_command_with_opts(database, &command, NULL, NULL, error);
+    mongoc_database_destroy(database);
+    crm_mongo_push(mongo, client);
+    bson_destroy(&command);
+    return ok ? 0 : -1;
+}
+
+int crm_mongo_ping(void *context)
+{
+    crm_mongo *mongo = context;
+    bson_error_t error;
+    bson_t *command = BCON_NEW("ping", BCON_INT32(1));
+    mongoc_client_t *client = crm_mongo_pop(mongo);
+    bool ok = mongoc_client_command_simple(client, "admin", command, NULL, NULL, &error);
+    crm_mongo_push(mongo, client);
+    bson_destroy(command);
+    if (!ok)
+        CRM_LOG_DEBUG("mongodb ping failed: domain %u code %u", error.domain, error.code);
+    return ok ? 1 : 0;
+}

@@ -1,0 +1,93 @@
+/* Wiring in a fixed order for every executable, so each main.c stays a page long. */
+#include "crm/service.h"
+
+#include "crm/kafka.h"
+#include "crm/log.h"
+#include "crm/shutdown.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int open_kafka(crm_service *service)
+{
+    char err[512];
+    char client_id[64];
+    const crm_settings *s = &service->settings;
+    snprintf(client_id, sizeof(client_id), "crm-%s", service->spec.name);
+
+    if (service->spec.kafka == CRM_SERVICE_KAFKA_PRODUCER)
+        service->kafka =
+            crm_kafka_producer_new(s->kafka_brokers, client_id, NULL, NULL, err, sizeof(err));
+    else
+        service->kafka = crm_kafka_consumer_new(s->kafka_brokers, service->spec.kafka_group,
+                                                client_id, err, sizeof(err));
+    if (!service->kafka) {
+        CRM_LOG_ERROR("kafka: %s", err);
+        return -1;
+    }
+    /* Kafka may still be starting: the topic is retried by whoever needs it, never fatal. */
+    if (service->spec.kafka == CRM_SERVICE_KAFKA_PRODUCER &&
+        crm_kafka_topic_ensure(service->kafka, CRM_KAFKA_TOPIC_CUSTOMERS, (int)s->kafka_partitions,
+                               2000, err, sizeof(err)) != 0)
+        CRM_LOG_WARN("kafka: %s", err);
+    return 0;
+}
+
+int crm_service_open(crm_service *service, const crm_service_spec *spec)
+{
+    char err[256];
+    memset(service, 0, sizeof(*service));
+    service->spec = *spec;
+    crm_shutdown_block_signals();
+    crm_settings_load_or_exit(&service->settings, spec->settings);
+    crm_log_init(spec->name, (crm_log_level)service->settings.log_level);
+
+    service->http =
+        crm_http_server_new(&service->settings, spec->name,
+                            crm_settings_get_long(&service->settings, spec->port_setting));
+    if (!service->http) {
+        CRM_LOG_ERROR("cannot create the HTTP server");
+        return -1;
+    }
+    if (spec->database) {
+        service->mongo = crm_mongo_new(service->settings.mongo_uri, spec->database, spec->name, err,
+                                       sizeof(err));
+        if (!service->mongo) {
+            CRM_LOG_ERROR("mongodb: %s", err);
+            return -1;
+        }
+        crm_http_server_add_readiness(service->http, "mongodb", crm_mongo_ping, service->mongo, 1);
+    }
+    if (spec->kafka != CRM_SERVICE_KAFKA_NONE) {
+        if (open_kafka(service) != 0)
+            return -1;
+        crm_http_server_add_readiness(service->http, "kafka", crm_kafka_ping, service->kafka, 0);
+    }
+    return 0;
+}
+
+int crm_service_serve(crm_service *service)
+{
+    if (crm_http_server_start(service->http) != 0)
+        return 1;
+    CRM_LOG_INFO("ready");
+    int signal_number = crm_shutdown_wait();
+    CRM_LOG_INFO("signal %d: draining in-flight requests", signal_number);
+    crm_http_server_stop(service->http, service->settings.shutdown_grace_seconds);
+    CRM_LOG_INFO("stopped");
+    return 0;
+}
+
+void crm_service_clean(crm_service *service)
+{
+    crm_http_server_free(service->http);
+    service->http = NULL;
+    if (service->spec.kafka == CRM_SERVICE_KAFKA_PRODUCER)
+        crm_kafka_producer_close(service->kafka, 5000);
+    else if (service->spec.kafka == CRM_SERVICE_KAFKA_CONSUMER)
+        crm_kafka_consumer_close(service->kafka);
+    service->kafka = NULL;
+    crm_mongo_free(service->mongo);
+    service->mongo = NULL;
+    crm_settings_clean(&service->settings);
+}

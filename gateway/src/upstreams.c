@@ -1,0 +1,98 @@
+/* Upstream groups from configuration and their readiness probes. */
+#include "upstreams.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int group_init(upstream_group *group, const char *name, const char *variable,
+                      const char *list, char *err, size_t err_len)
+{
+    group->name = name;
+    const char *item = list;
+    while (*item) {
+        size_t len = strcspn(item, ",");
+        if (group->count == UPSTREAM_MAX_INSTANCES) {
+            snprintf(err, err_len, "%s lists more than %d instances", variable,
+                     UPSTREAM_MAX_INSTANCES);
+            return -1;
+        }
+        while (len > 0 && item[len - 1] == '/') /* "http://h:1/" and "http://h:1" are one */
+            len--;
+        group->urls[group->count] = strndup(item, len);
+        if (!group->urls[group->count]) {
+            snprintf(err, err_len, "out of memory");
+            return -1;
+        }
+        group->count++;
+        item += strcspn(item, ",");
+        if (*item == ',')
+            item++;
+    }
+    return 0;
+}
+
+int upstreams_init(upstreams *all, const crm_settings *settings, char *err, size_t err_len)
+{
+    memset(all, 0, sizeof(*all));
+    if (group_init(&all->auth, "auth", "CRM_AUTH_URL", settings->auth_url, err, err_len) != 0 ||
+        group_init(&all->customers, "customers", "CRM_CUSTOMERS_URL", settings->customers_url, err,
+                   err_len) != 0 ||
+        group_init(&all->cases, "cases", "CRM_CASES_URL", settings->cases_url, err, err_len) != 0) {
+        upstreams_clean(all);
+        return -1;
+    }
+    return 0;
+}
+
+static void group_clean(upstream_group *group)
+{
+    for (size_t i = 0; i < group->count; i++)
+        free(group->urls[i]);
+    group->count = 0;
+}
+
+void upstreams_clean(upstreams *all)
+{
+    if (!all)
+        return;
+    group_clean(&all->auth);
+    group_clean(&all->customers);
+    group_clean(&all->cases);
+}
+
+static size_t discard_body(char *data, size_t size, size_t count, void *context)
+{
+    (void)data;
+    (void)context;
+    return size * count;
+}
+
+static int instance_ready(const char *base_url)
+{
+    char url[512];
+    long status = 0;
+    CURL *curl = curl_easy_init();
+    if (!curl)
+        return 0;
+    snprintf(url, sizeof(url), "%s/healthz", base_url);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 500L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    return status == 200;
+}
+
+int upstream_group_ready(void *context)
+{
+    upstream_group *group = context;
+    for (size_t i = 0; i < group->count; i++) {
+        if (instance_ready(group->urls[i]))
+            return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,64 @@
+# The human entry point. Every target does its own prerequisites, so each works on a fresh clone.
+#   make run    the whole stack in the foreground (Ctrl-C stops it)
+#   make test   everything installed, built and tested
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export CRM_CACHE ?= $(HOME)/.cache/crm
+JOBS := $(shell nproc 2>/dev/null || echo 2)
+RELEASE := build/release
+ASAN := build/asan
+# The integration tests' own stack: its state and pid files live here (see tests/CMakeLists.txt).
+ITEST_VAR := $(RELEASE)/itest-var
+
+.PHONY: help deps build build-asan run up down status test unit-test format clean
+
+help:
+	@echo "make run     start FerretDB, Kafka, the services and the gateway in the foreground"
+	@echo "make up      the same, detached; 'make down' stops it; 'make status' shows it"
+	@echo "make test    install what is missing, build, run every test"
+	@echo "make deps    only install dependencies (cached in \$$CRM_CACHE = $(CRM_CACHE))"
+	@echo "make format  clang-format every C file"
+
+deps:
+	@deploy/local/deps.sh
+
+$(RELEASE)/CMakeCache.txt:
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+$(ASAN)/CMakeCache.txt:
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DCRM_SANITIZE=ON
+
+build: deps $(RELEASE)/CMakeCache.txt
+	cmake --build $(RELEASE) -j $(JOBS)
+
+build-asan: deps $(ASAN)/CMakeCache.txt
+	cmake --build $(ASAN) -j $(JOBS)
+
+run: build
+	@deploy/local/stack.sh run
+
+up: build
+	@deploy/local/stack.sh up
+
+down:
+	@deploy/local/stack.sh down
+
+status:
+	@deploy/local/stack.sh status
+
+# Unit tests run under ASan and UBSan; the integration tests run the release binaries on a stack
+# of their own. Whatever happens, that stack is stopped afterwards.
+test: build build-asan
+	@status=0; \
+	ctest --test-dir $(ASAN) -L unit --output-on-failure -j $(JOBS) || status=1; \
+	ctest --test-dir $(RELEASE) -LE unit --output-on-failure || status=1; \
+	if [[ -d $(ITEST_VAR)/run ]]; then CRM_VAR=$(ITEST_VAR) deploy/local/stack.sh down >/dev/null; fi; \
+	exit $$status
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build

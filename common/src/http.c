@@ -103,12 +103,25 @@ static int callback_context(const struct _u_request *request, struct _u_response
     return U_CALLBACK_CONTINUE;
 }
 
+/* Counts the request and writes its access line. Probes and scrapes log at debug so they do
+ * not drown the requests people make. */
 static void observe(crm_http_server *server, const char *route, const struct _u_request *request,
                     const struct _u_response *response)
 {
-    crm_metrics_observe_request(server->metrics, route, method_label(request->http_verb),
-                                (unsigned int)response->status,
-                                crm_monotonic_seconds() - request_started);
+    double seconds = crm_monotonic_seconds() - request_started;
+    const char *method = method_label(request->http_verb);
+    crm_metrics_observe_request(server->metrics, route, method, (unsigned int)response->status,
+                                seconds);
+    crm_log_level level = strcmp(route, "/healthz") == 0 || strcmp(route, "/readyz") == 0 ||
+                                  strcmp(route, "/metrics") == 0
+                              ? CRM_LOG_DEBUG
+                              : CRM_LOG_INFO;
+    if (level < crm_log_threshold)
+        return;
+    json_t *fields = json_pack("{s:s, s:s, s:i, s:f}", "method", method, "route", route, "status",
+                               (int)response->status, "duration_ms", seconds * 1000.0);
+    crm_log_write_fields(level, fields, "%s %s %ld", method, route, response->status);
+    json_decref(fields);
 }
 
 static int callback_route(const struct _u_request *request, struct _u_response *response,
@@ -433,7 +446,6 @@ int crm_http_server_start(crm_http_server *server)
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)server->settings->http_connection_timeout_seconds,
          NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)server->settings->http_max_connections, NULL},
-        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL},
         {MHD_OPTION_END, 0, NULL},

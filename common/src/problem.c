@@ -50,7 +50,7 @@ json_t *crm_problem_new(crm_problem_kind kind, const char *detail, const char *r
     const problem_type *p = &problem_types[kind];
     snprintf(type, sizeof(type), "/problems/%s", p->slug);
     json_t *problem =
-        json_pack("{s:s, s:s, s:i, s:s, s:s?}", "type", type, "title", p->title, "status",
+        json_pack("{s:s, s:s, s:i, s:s, s:s*}", "type", type, "title", p->title, "status",
                   (int)p->status, "detail", detail ? detail : p->title, "request_id", request_id);
     if (!problem && detail) /* a detail quoting invalid UTF-8 input: keep the title */
         return crm_problem_new(kind, NULL, request_id);

@@ -5,8 +5,20 @@
 #include "crm/log.h"
 #include "crm/shutdown.h"
 
+#include <curl/curl.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+static int reads_setting(const crm_service_spec *spec, const char *name)
+{
+    for (size_t i = 0; spec->settings && spec->settings[i]; i++) {
+        if (strcmp(spec->settings[i], name) == 0)
+            return 1;
+    }
+    return 0;
+}
 
 static int open_kafka(crm_service *service)
 {
@@ -41,6 +53,12 @@ int crm_service_open(crm_service *service, const crm_service_spec *spec)
     crm_shutdown_block_signals();
     crm_settings_load_or_exit(&service->settings, spec->settings);
     crm_log_init(spec->name, (crm_log_level)service->settings.log_level);
+    if (reads_setting(spec, "CRM_JWT_PUBLIC_KEY_FILES") &&
+        crm_jwt_keyring_load(&service->keys, service->settings.jwt_public_key_files, err,
+                             sizeof(err)) != 0) {
+        CRM_LOG_ERROR("configuration error: CRM_JWT_PUBLIC_KEY_FILES: %s", err);
+        exit(2);
+    }
 
     service->http =
         crm_http_server_new(&service->settings, spec->name,
@@ -89,5 +107,27 @@ void crm_service_clean(crm_service *service)
     service->kafka = NULL;
     crm_mongo_free(service->mongo);
     service->mongo = NULL;
+    crm_jwt_keyring_clean(&service->keys);
     crm_settings_clean(&service->settings);
+}
+
+int crm_service_main(const crm_service_spec *spec)
+{
+    crm_service service;
+    int status = 1;
+    int started = 0;
+
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
+    if (crm_service_open(&service, spec) != 0)
+        goto done;
+    started = 1; /* stop runs after a failed start too, to release what start made */
+    if (spec->start && (status = spec->start(&service)) != 0)
+        goto done;
+    status = crm_service_serve(&service);
+done:
+    if (started && spec->stop)
+        spec->stop(&service);
+    crm_service_clean(&service);
+    curl_global_cleanup();
+    return status;
 }

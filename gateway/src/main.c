@@ -4,7 +4,7 @@
 #include "crm/service.h"
 #include "upstreams.h"
 
-#include <curl/curl.h>
+#include <stdlib.h>
 
 static const char *const settings_used[] = {
     "CRM_BIND",
@@ -27,36 +27,42 @@ static const char *const settings_used[] = {
     NULL,
 };
 
+/* Upstream groups from CRM_*_URL, each a readiness dependency. One service down still leaves
+ * the others' routes working: degraded, not unavailable. */
+static int gateway_start(crm_service *service)
+{
+    char err[256];
+    upstreams *all = calloc(1, sizeof(*all));
+    if (!all)
+        return 1;
+    service->context = all;
+    if (upstreams_init(all, &service->settings, err, sizeof(err)) != 0) {
+        CRM_LOG_ERROR("configuration error: %s", err);
+        return 2;
+    }
+    crm_http_server_add_readiness(service->http, "auth", upstream_group_ready, &all->auth, 0);
+    crm_http_server_add_readiness(service->http, "customers", upstream_group_ready, &all->customers,
+                                  0);
+    crm_http_server_add_readiness(service->http, "cases", upstream_group_ready, &all->cases, 0);
+    return 0;
+}
+
+static void gateway_stop(crm_service *service)
+{
+    upstreams_clean(service->context);
+    free(service->context);
+    service->context = NULL;
+}
+
 static const crm_service_spec spec = {
     .name = "gateway",
     .settings = settings_used,
     .port_setting = "CRM_GATEWAY_PORT",
+    .start = gateway_start,
+    .stop = gateway_stop,
 };
 
 int main(void)
 {
-    crm_service service;
-    upstreams all = {0};
-    char err[256];
-    int status = 1;
-
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (crm_service_open(&service, &spec) != 0)
-        goto done;
-    if (upstreams_init(&all, &service.settings, err, sizeof(err)) != 0) {
-        CRM_LOG_ERROR("configuration error: %s", err);
-        status = 2;
-        goto done;
-    }
-    /* One service down still leaves the others' routes working: degraded, not unavailable. */
-    crm_http_server_add_readiness(service.http, "auth", upstream_group_ready, &all.auth, 0);
-    crm_http_server_add_readiness(service.http, "customers", upstream_group_ready, &all.customers,
-                                  0);
-    crm_http_server_add_readiness(service.http, "cases", upstream_group_ready, &all.cases, 0);
-    status = crm_service_serve(&service);
-done:
-    crm_service_clean(&service);
-    upstreams_clean(&all);
-    curl_global_cleanup();
-    return status;
+    return crm_service_main(&spec);
 }

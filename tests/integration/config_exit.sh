@@ -19,3 +19,5 @@ expect_exit2 crm-customers CRM_MONGO_URI postgres://x
 expect_exit2 crm-customers CRM_KAFKA_PARTITIONS 0
 expect_exit2 crm-cases CRM_LOG_LEVEL loud
 expect_exit2 crm-cases CRM_CASES_PORT 12x
+expect_exit2 crm-gateway CRM_JWT_PUBLIC_KEY_FILES /nonexistent/jwt.pub
+expect_exit2 crm-customers CRM_JWT_PUBLIC_KEY_FILES "$0" # not a key

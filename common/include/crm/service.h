@@ -5,6 +5,7 @@
 
 #include "crm/config.h"
 #include "crm/http.h"
+#include "crm/jwt.h"
 #include "crm/mongo.h"
 
 #include <librdkafka/rdkafka.h>
@@ -15,6 +16,8 @@ typedef enum crm_service_kafka {
     CRM_SERVICE_KAFKA_CONSUMER, /* a consumer in `kafka_group` */
 } crm_service_kafka;
 
+typedef struct crm_service crm_service;
+
 typedef struct crm_service_spec {
     const char *name;            /* "customers": log lines, metrics, client ids */
     const char *const *settings; /* NULL-terminated CRM_* names the process reads */
@@ -22,17 +25,25 @@ typedef struct crm_service_spec {
     const char *database;        /* "crm_customers", or NULL for no MongoDB */
     crm_service_kafka kafka;
     const char *kafka_group; /* for CRM_SERVICE_KAFKA_CONSUMER */
+    /* Optional: after the pools open, before serving: routes, readiness checks, own state.
+     * Returns 0, or the exit status to stop with. */
+    int (*start)(crm_service *service);
+    /* Optional: after the HTTP server drained (or start failed), before the pools close. */
+    void (*stop)(crm_service *service);
 } crm_service_spec;
 
-typedef struct crm_service {
+struct crm_service {
     crm_service_spec spec;
     crm_settings settings;
-    crm_mongo *mongo;  /* NULL without a database */
-    rd_kafka_t *kafka; /* NULL without Kafka */
+    crm_jwt_keyring keys; /* loaded when the spec reads CRM_JWT_PUBLIC_KEY_FILES */
+    crm_mongo *mongo;     /* NULL without a database */
+    rd_kafka_t *kafka;    /* NULL without Kafka */
     crm_http_server *http;
-} crm_service;
+    void *context; /* the executable's own state, owned by its start/stop */
+};
 
-/* Loads the settings (exit status 2 on a bad value), starts logging, opens the MongoDB pool and
+/* Loads the settings and the JWT public keys (exit status 2 on a bad value or an unreadable
+ * key), starts logging, opens the MongoDB pool and
  * the Kafka client and creates the HTTP server with /healthz, /readyz and /metrics. Returns 0,
  * or -1 after logging why; call crm_service_clean either way. */
 int crm_service_open(crm_service *service, const crm_service_spec *spec);
@@ -43,5 +54,13 @@ int crm_service_serve(crm_service *service);
 
 /* Closes what crm_service_open opened, in reverse order; accepts a partly opened service. */
 void crm_service_clean(crm_service *service);
+
+/* The whole life of an executable: open, spec->start, serve, spec->stop, clean. Returns the
+ * process exit status. */
+int crm_service_main(const crm_service_spec *spec);
+
+/* The whole life of an executable: open, spec->start, serve, spec->stop, clean. Returns the
+ * process exit status. */
+int crm_service_main(const crm_service_spec *spec);
 
 #endif

@@ -30,10 +30,5 @@ static const crm_service_spec spec = {
 
 int main(void)
 {
-    crm_service service;
-    int status = 1;
-    if (crm_service_open(&service, &spec) == 0)
-        status = crm_service_serve(&service);
-    crm_service_clean(&service);
-    return status;
+    return crm_service_main(&spec);
 }

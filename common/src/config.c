@@ -59,6 +59,17 @@ static const setting settings_table[] = {
      1, 3600, 0},
     {"CRM_HTTP_MAX_CONNECTIONS", SETTING_INT, AT(http_max_connections), "1024", 16, 65536, 0},
     {"CRM_SHUTDOWN_GRACE_SECONDS", SETTING_INT, AT(shutdown_grace_seconds), "10", 0, 300, 0},
+    {"CRM_HTTP_MAX_HEADERS", SETTING_INT, AT(http_max_headers), "100", 8, 1000, 0},
+    {"CRM_CORS_ORIGINS", SETTING_STRING, AT(cors_origins), NULL, 0, 4096, 0},
+    {"CRM_UPSTREAM_CONNECT_TIMEOUT_MS", SETTING_INT, AT(upstream_connect_timeout_ms), "1000", 10,
+     60000, 0},
+    {"CRM_UPSTREAM_TIMEOUT_MS", SETTING_INT, AT(upstream_timeout_ms), "10000", 100, 600000, 0},
+    /* OWASP's minimum for Argon2id: 19 MiB, 2 passes (about 20 ms here, against 200 ms for
+     * libsodium's INTERACTIVE 64 MiB); raise both on hardware that allows it. */
+    {"CRM_PASSWORD_HASH_MEMORY_KIB", SETTING_INT, AT(password_hash_memory_kib), "19456", 8192,
+     4194304, 0},
+    {"CRM_PASSWORD_HASH_PASSES", SETTING_INT, AT(password_hash_passes), "2", 1, 20, 0},
+    {"CRM_PASSWORD_HASH_CONCURRENCY", SETTING_INT, AT(password_hash_concurrency), "0", 0, 256, 0},
 };
 
 #define SETTINGS_COUNT (sizeof(settings_table) / sizeof(settings_table[0]))

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <ulfius.h>
 #include <unistd.h>
 
@@ -54,6 +55,7 @@ struct crm_http_server {
     readiness checks[MAX_READINESS];
     size_t check_count;
     crm_metrics *metrics;
+    const crm_jwt_keyring *keys;
     atomic_int in_flight;
     int running;
 };
@@ -61,6 +63,8 @@ struct crm_http_server {
 /* The whole ulfius callback chain of one request runs on one worker thread, so the request's
  * context can live in thread-local storage from the first callback to the last. */
 static _Thread_local double request_started;
+static _Thread_local crm_principal request_principal;
+static _Thread_local int request_authenticated;
 
 static const char *const known_methods[] = {"GET",    "HEAD",    "POST", "PUT",
                                             "DELETE", "OPTIONS", "PATCH"};
@@ -90,7 +94,6 @@ int crm_http_request_id_valid(const char *id)
 static int callback_context(const struct _u_request *request, struct _u_response *response,
                             void *user_data)
 {
-    (void)user_data;
     char generated[CRM_UUID_LEN];
     const char *id = u_map_get_case(request->map_header, "X-Request-Id");
     if (!id || !crm_http_request_id_valid(id)) {
@@ -100,6 +103,12 @@ static int callback_context(const struct _u_request *request, struct _u_response
     crm_log_set_request_id(id);
     request_started = crm_monotonic_seconds();
     u_map_put(response->map_header, "X-Request-Id", id);
+    crm_http_server *server = user_data;
+    if (u_map_count(request->map_header) > (int)server->settings->http_max_headers) {
+        crm_problem_send(response, CRM_PROBLEM_HEADERS_TOO_LARGE, "at most %ld headers",
+                         server->settings->http_max_headers);
+        return U_CALLBACK_COMPLETE;
+    }
     return U_CALLBACK_CONTINUE;
 }
 
@@ -124,12 +133,72 @@ static void observe(crm_http_server *server, const char *route, const struct _u_
     json_decref(fields);
 }
 
+const crm_principal *crm_http_principal(void)
+{
+    return request_authenticated ? &request_principal : NULL;
+}
+
+/* The token of an "Authorization: Bearer <token>" header, or NULL. */
+static const char *bearer_token(const char *header)
+{
+    if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+        return NULL;
+    header += 7;
+    while (*header == ' ')
+        header++;
+    return *header ? header : NULL;
+}
+
+static int role_allows(crm_access access, const char *role)
+{
+    if (access == CRM_ACCESS_ADMIN)
+        return strcmp(role, "admin") == 0;
+    if (access == CRM_ACCESS_AGENT)
+        return strcmp(role, "admin") == 0 || strcmp(role, "agent") == 0;
+    return 1;
+}
+
+/* Verifies the caller for the route's access level. Returns 0 to go on, or -1 after answering
+ * 401 or 403. */
+static int authorize_or_reply(const crm_http_server *server, crm_access access,
+                              const struct _u_request *request, struct _u_response *response)
+{
+    request_authenticated = 0;
+    if (access == CRM_ACCESS_PUBLIC)
+        return 0;
+    const char *header = u_map_get_case(request->map_header, "Authorization");
+    if (!header && access == CRM_ACCESS_OPTIONAL)
+        return 0;
+    const char *token = bearer_token(header);
+    if (!token) {
+        crm_problem_send(response, CRM_PROBLEM_UNAUTHORIZED, "a bearer token is required");
+        return -1;
+    }
+    crm_jwt_status status =
+        server->keys ? crm_jwt_verify(server->keys, token, time(NULL), &request_principal)
+                     : CRM_JWT_UNKNOWN_KID;
+    if (status != CRM_JWT_OK) {
+        crm_problem_send(response, CRM_PROBLEM_UNAUTHORIZED, "the token is invalid: %s",
+                         crm_jwt_status_text(status));
+        return -1;
+    }
+    if (!role_allows(access, request_principal.role)) {
+        crm_problem_send(response, CRM_PROBLEM_FORBIDDEN, "the role %s may not do this",
+                         request_principal.role);
+        return -1;
+    }
+    request_authenticated = 1;
+    return 0;
+}
+
 static int callback_route(const struct _u_request *request, struct _u_response *response,
                           void *user_data)
 {
     route_slot *slot = user_data;
     atomic_fetch_add(&slot->server->in_flight, 1);
-    slot->route.handler(request, response, slot->route.user_data);
+    if (authorize_or_reply(slot->server, slot->route.access, request, response) == 0)
+        slot->route.handler(request, response, slot->route.user_data);
+    request_authenticated = 0;
     observe(slot->server, slot->route.pattern, request, response);
     atomic_fetch_sub(&slot->server->in_flight, 1);
     return U_CALLBACK_COMPLETE;
@@ -341,9 +410,9 @@ crm_http_server *crm_http_server_new(const crm_settings *settings, const char *s
     }
     server->instance.max_post_body_size = CRM_HTTP_MAX_BODY + 1;
     const crm_route operations[] = {
-        {"GET", "/healthz", handle_healthz, server},
-        {"GET", "/readyz", handle_readyz, server},
-        {"GET", "/metrics", handle_metrics, server},
+        {"GET", "/healthz", handle_healthz, server, CRM_ACCESS_PUBLIC},
+        {"GET", "/readyz", handle_readyz, server, CRM_ACCESS_PUBLIC},
+        {"GET", "/metrics", handle_metrics, server, CRM_ACCESS_PUBLIC},
     };
     if (crm_http_server_add_routes(server, operations, 3) != 0) {
         crm_http_server_free(server);
@@ -401,6 +470,11 @@ int crm_http_server_add_routes(crm_http_server *server, const crm_route *routes,
             return -1;
     }
     return 0;
+}
+
+void crm_http_server_set_keyring(crm_http_server *server, const crm_jwt_keyring *keys)
+{
+    server->keys = keys;
 }
 
 int crm_http_server_add_readiness(crm_http_server *server, const char *name,

@@ -28,6 +28,7 @@ static const problem_type problem_types[CRM_PROBLEM_KIND_MAX] = {
                                             "Unsupported media type"},
     [CRM_PROBLEM_VALIDATION] = {422, "validation", "Validation failed"},
     [CRM_PROBLEM_RATE_LIMITED] = {429, "rate-limited", "Too many requests"},
+    [CRM_PROBLEM_HEADERS_TOO_LARGE] = {431, "headers-too-large", "Request headers too large"},
     [CRM_PROBLEM_INTERNAL] = {500, "internal", "Internal error"},
     [CRM_PROBLEM_UPSTREAM_UNAVAILABLE] = {502, "upstream-unavailable", "Upstream unavailable"},
     [CRM_PROBLEM_SERVICE_UNAVAILABLE] = {503, "service-unavailable", "Service unavailable"},

@@ -67,6 +67,7 @@ int crm_service_open(crm_service *service, const crm_service_spec *spec)
         CRM_LOG_ERROR("cannot create the HTTP server");
         return -1;
     }
+    crm_http_server_set_keyring(service->http, &service->keys);
     if (spec->database) {
         service->mongo = crm_mongo_new(service->settings.mongo_uri, spec->database, spec->name, err,
                                        sizeof(err));

@@ -107,12 +107,12 @@ static int handle_slow(const struct _u_request *request, struct _u_response *res
 }
 
 static const crm_route test_routes[] = {
-    {"GET", "/things", handle_list, NULL},    /* 200 */
-    {"POST", "/things", handle_create, NULL}, /* 201 */
-    {"GET", "/things/:id", handle_get, NULL}, /* echoes the id */
-    {"POST", "/echo", handle_echo, NULL},     /* echoes the body */
-    {"PATCH", "/echo", handle_patch, NULL},   /* idem, merge patch allowed */
-    {"GET", "/slow", handle_slow, NULL},      /* answers after 300 ms */
+    {"GET", "/things", handle_list, NULL, CRM_ACCESS_PUBLIC},    /* 200 */
+    {"POST", "/things", handle_create, NULL, CRM_ACCESS_PUBLIC}, /* 201 */
+    {"GET", "/things/:id", handle_get, NULL, CRM_ACCESS_PUBLIC}, /* echoes the id */
+    {"POST", "/echo", handle_echo, NULL, CRM_ACCESS_PUBLIC},     /* echoes the body */
+    {"PATCH", "/echo", handle_patch, NULL, CRM_ACCESS_PUBLIC},   /* idem, merge patch allowed */
+    {"GET", "/slow", handle_slow, NULL, CRM_ACCESS_PUBLIC},      /* answers after 300 ms */
 };
 
 static int check_up(void *context)

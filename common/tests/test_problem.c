@@ -29,6 +29,7 @@ static const struct {
     {CRM_PROBLEM_UNSUPPORTED_MEDIA_TYPE, 415, "unsupported-media-type"},
     {CRM_PROBLEM_VALIDATION, 422, "validation"},
     {CRM_PROBLEM_RATE_LIMITED, 429, "rate-limited"},
+    {CRM_PROBLEM_HEADERS_TOO_LARGE, 431, "headers-too-large"},
     {CRM_PROBLEM_INTERNAL, 500, "internal"},
     {CRM_PROBLEM_UPSTREAM_UNAVAILABLE, 502, "upstream-unavailable"},
     {CRM_PROBLEM_SERVICE_UNAVAILABLE, 503, "service-unavailable"},

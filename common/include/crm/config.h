@@ -33,6 +33,13 @@ typedef struct crm_settings {
     long http_connection_timeout_seconds;
     long http_max_connections;
     long shutdown_grace_seconds;
+    long http_max_headers;
+    char *cors_origins; /* comma list of allowed origins; empty: no CORS */
+    long upstream_connect_timeout_ms;
+    long upstream_timeout_ms;
+    long password_hash_memory_kib;  /* Argon2id memory cost */
+    long password_hash_passes;      /* Argon2id time cost */
+    long password_hash_concurrency; /* hashes at once; 0 = one per core */
 } crm_settings;
 
 /* Reads the variables named in `names` (a NULL-terminated list of CRM_* names) from the

@@ -5,6 +5,7 @@
 #define CRM_HTTP_H
 
 #include "crm/config.h"
+#include "crm/jwt.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -18,12 +19,25 @@ struct _u_response;
 typedef int (*crm_http_handler)(const struct _u_request *request, struct _u_response *response,
                                 void *user_data);
 
-/* One line of a service's route table. `pattern` uses ulfius syntax ("/api/cases/:id"). */
+/* Who may call a route. The zero value requires a valid token: a route someone forgot to
+ * classify is closed, not open. */
+typedef enum crm_access {
+    CRM_ACCESS_AUTHENTICATED = 0, /* any valid token (admin, agent, viewer) */
+    CRM_ACCESS_AGENT,             /* agent or admin */
+    CRM_ACCESS_ADMIN,             /* admin only */
+    CRM_ACCESS_PUBLIC,            /* no token looked at */
+    CRM_ACCESS_OPTIONAL,          /* no token is fine; a token that is present must be valid */
+} crm_access;
+
+/* One line of a service's route table. `pattern` uses ulfius syntax ("/api/cases/:id"). The
+ * token check and the role check run before the handler: a 401 (with WWW-Authenticate) or 403
+ * problem is answered without calling it. */
 typedef struct crm_route {
     const char *method;
     const char *pattern;
     crm_http_handler handler;
     void *user_data;
+    crm_access access;
 } crm_route;
 
 /* A readiness check: returns 1 when the dependency answers. A required dependency that is down
@@ -42,6 +56,14 @@ int crm_http_server_add_routes(crm_http_server *server, const crm_route *routes,
 /* Adds a dependency to /readyz under `name` ("mongodb", "kafka", ...). Returns 0 or -1. */
 int crm_http_server_add_readiness(crm_http_server *server, const char *name,
                                   crm_readiness_check check, void *context, int required);
+
+/* The public keys that verify bearer tokens (borrowed; must outlive the server). Without them
+ * every route but public ones answers 401. */
+void crm_http_server_set_keyring(crm_http_server *server, const crm_jwt_keyring *keys);
+
+/* The verified identity of the current request (valid inside a handler), or NULL when the route
+ * is public or no token came with an optional one. */
+const crm_principal *crm_http_principal(void);
 
 /* Starts serving. Returns 0, or -1 (port taken, ...) after logging why. */
 int crm_http_server_start(crm_http_server *server);

@@ -19,6 +19,7 @@ typedef enum crm_problem_kind {
     CRM_PROBLEM_UNSUPPORTED_MEDIA_TYPE, /* 415 */
     CRM_PROBLEM_VALIDATION,             /* 422 */
     CRM_PROBLEM_RATE_LIMITED,           /* 429; the caller sets Retry-After */
+    CRM_PROBLEM_HEADERS_TOO_LARGE,      /* 431: too many request headers */
     CRM_PROBLEM_INTERNAL,               /* 500 */
     CRM_PROBLEM_UPSTREAM_UNAVAILABLE,   /* 502 */
     CRM_PROBLEM_SERVICE_UNAVAILABLE,    /* 503 */

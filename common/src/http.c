@@ -342,6 +342,73 @@ int crm_http_read_json_or_reply(const struct _u_request *request, struct _u_resp
     return 0;
 }
 
+/* ---- conditional requests ---- */
+
+void crm_http_set_etag(struct _u_response *response, long long version)
+{
+    char tag[32];
+    snprintf(tag, sizeof(tag), "\"%lld\"", version);
+    u_map_put(response->map_header, "ETag", tag);
+}
+
+/* Whether the entity-tag list `header` holds the strong tag "<version>". */
+static int tag_list_has(const char *header, long long version)
+{
+    char tag[32];
+    int len = snprintf(tag, sizeof(tag), "\"%lld\"", version);
+    for (const char *p = header; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t item = strcspn(p, ",");
+        size_t trimmed = item;
+        while (trimmed > 0 && p[trimmed - 1] == ' ')
+            trimmed--;
+        if (trimmed == (size_t)len && strncmp(p, tag, (size_t)len) == 0)
+            return 1;
+        p += item;
+    }
+    return 0;
+}
+
+long long crm_http_if_match_version(const struct _u_request *request)
+{
+    const char *header = u_map_get_case(request->map_header, "If-Match");
+    if (!header || strcmp(header, "*") == 0)
+        return 0;
+    const char *p = header;
+    while (*p == ' ')
+        p++;
+    char *end = NULL;
+    long long version = *p == '"' ? strtoll(p + 1, &end, 10) : -1;
+    if (!end || *end != '"' || version < 1)
+        return -1;
+    for (end++; *end == ' '; end++) {
+    }
+    return *end == '\0' ? version : -1;
+}
+
+int crm_http_if_match_or_reply(const struct _u_request *request, struct _u_response *response,
+                               long long version)
+{
+    const char *header = u_map_get_case(request->map_header, "If-Match");
+    if (!header || strcmp(header, "*") == 0 || tag_list_has(header, version))
+        return 0;
+    crm_problem_send(response, CRM_PROBLEM_PRECONDITION_FAILED,
+                     "If-Match does not match the current version (\"%lld\")", version);
+    return -1;
+}
+
+int crm_http_not_modified(const struct _u_request *request, struct _u_response *response,
+                          long long version)
+{
+    const char *header = u_map_get_case(request->map_header, "If-None-Match");
+    if (!header || (strcmp(header, "*") != 0 && !tag_list_has(header, version)))
+        return 0;
+    ulfius_set_empty_body_response(response, 304);
+    crm_http_set_etag(response, version);
+    return 1;
+}
+
 /* ---- operational endpoints ---- */
 
 static int handle_healthz(const struct _u_request *request, struct _u_response *response,

@@ -1,6 +1,7 @@
 /* Clocks, timestamps and UUIDs shared by logging, problems and resources. */
 #include "crm/util.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,26 @@ void crm_time_now(char *buf)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     crm_time_format(&now, buf);
+}
+
+long long crm_time_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+json_t *crm_time_json(long long milliseconds)
+{
+    char text[CRM_RFC3339_LEN];
+    long long seconds = milliseconds / 1000, rest = milliseconds % 1000;
+    if (rest < 0) { /* times before 1970 */
+        rest += 1000;
+        seconds--;
+    }
+    struct timespec when = {.tv_sec = (time_t)seconds, .tv_nsec = (long)rest * 1000000L};
+    crm_time_format(&when, text);
+    return json_string(text);
 }
 
 double crm_monotonic_seconds(void)

@@ -96,6 +96,22 @@ int crm_http_send_json(struct _u_response *response, unsigned int status, json_t
 int crm_http_send_json_typed(struct _u_response *response, unsigned int status, json_t *body,
                              const char *content_type);
 
+/* Sets `ETag: "<version>"` (strong). */
+void crm_http_set_etag(struct _u_response *response, long long version);
+
+/* Checks If-Match against the resource's current `version`: absent or `*` or a list holding
+ * "<version>" passes (0); anything else, weak tags included, answers 412 (-1). */
+int crm_http_if_match_or_reply(const struct _u_request *request, struct _u_response *response,
+                               long long version);
+
+/* The version an If-Match header demands: 0 when absent or `*`, -1 when it names no strong
+ * tag, else the version (for conditional writes that compare in the database). */
+long long crm_http_if_match_version(const struct _u_request *request);
+
+/* When If-None-Match holds "<version>" (or `*`), answers 304 with the ETag and returns 1. */
+int crm_http_not_modified(const struct _u_request *request, struct _u_response *response,
+                          long long version);
+
 /* Whether `id` is a valid client request id: 1..128 of [A-Za-z0-9._:-]. */
 int crm_http_request_id_valid(const char *id);
 

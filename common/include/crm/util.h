@@ -14,6 +14,12 @@ void crm_time_format(const struct timespec *when, char *buf);
 /* The current wall-clock time formatted as crm_time_format does. */
 void crm_time_now(char *buf);
 
+/* Milliseconds since the epoch, now (resources store times as BSON dates). */
+long long crm_time_now_ms(void);
+
+/* A JSON string of `milliseconds` formatted as crm_time_format does (a new reference). */
+struct json_t *crm_time_json(long long milliseconds);
+
 /* Seconds on the monotonic clock, for durations. */
 double crm_monotonic_seconds(void);
 

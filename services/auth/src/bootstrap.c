@@ -1,0 +1,102 @@
+/* Start-up work against the database: indexes and the bootstrap admin, before any request. */
+#include "bootstrap.h"
+
+#include "crm/log.h"
+#include "crm/util.h"
+#include "passwords.h"
+#include "store.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int auth_stopping(crm_service *service)
+{
+    (void)service;
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT);
+}
+
+/* The database may still be starting: wait for it (the process is not ready until then), but
+ * give up at once on SIGTERM. Returns 0 when prepared, 1 when asked to stop. */
+static int store_wait_prepared(crm_mongo *mongo)
+{
+    int warned = 0;
+    while (auth_store_prepare(mongo) != STORE_OK) {
+        if (auth_stopping(NULL))
+            return 1;
+        if (!warned++)
+            CRM_LOG_WARN("waiting for MongoDB before accepting requests");
+        usleep(200000);
+    }
+    return 0;
+}
+
+/* Creates the configured admin if absent; never changes an existing account. */
+static int bootstrap_admin(crm_service *service)
+{
+    const crm_settings *s = &service->settings;
+    user u = {0};
+    char hash[PASSWORD_HASH_MAX];
+    int status = 2;
+
+    if (username_normalize(s->bootstrap_admin_username, u.username) != 0) {
+        CRM_LOG_ERROR("configuration error: CRM_BOOTSTRAP_ADMIN_USERNAME is not a valid username");
+        return 2;
+    }
+    for (;;) {
+        store_status found = user_store_find_by_username(service->mongo, u.username, &u);
+        if (found == STORE_OK) {
+            if (strcmp(u.role, "admin") == 0) {
+                status = 0;
+            } else {
+                CRM_LOG_ERROR("configuration error: CRM_BOOTSTRAP_ADMIN_USERNAME names the "
+                              "existing user %s, who is not an admin; refusing to start",
+                              u.username);
+            }
+            goto done;
+        }
+        if (found != STORE_NOT_FOUND) {
+            status = 1;
+            goto done;
+        }
+        size_t length = strlen(s->bootstrap_admin_password);
+        if (length < 8 || length > 128) {
+            CRM_LOG_ERROR("configuration error: CRM_BOOTSTRAP_ADMIN_PASSWORD must be 8 to 128 "
+                          "characters to create the admin %s",
+                          u.username);
+            goto done;
+        }
+        if (password_hash(s->bootstrap_admin_password, hash) != 0) {
+            status = 1;
+            goto done;
+        }
+        u.password_hash = strdup(hash);
+        snprintf(u.role, sizeof(u.role), "admin");
+        u.created_at = u.updated_at = crm_time_now_ms();
+        u.version = 1;
+        store_status inserted = user_store_insert(service->mongo, &u);
+        if (inserted == STORE_OK) {
+            CRM_LOG_INFO("bootstrap admin %s created", u.username);
+            status = 0;
+            goto done;
+        }
+        if (inserted != STORE_DUPLICATE) { /* another replica may have won: look again */
+            status = 1;
+            goto done;
+        }
+        user_clean(&u);
+    }
+done:
+    user_clean(&u);
+    return status;
+}
+
+int auth_bootstrap(crm_service *service)
+{
+    if (store_wait_prepared(service->mongo) != 0)
+        return 0; /* stopping: auth_stopping tells the caller */
+    return bootstrap_admin(service);
+}

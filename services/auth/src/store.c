@@ -1,0 +1,439 @@
+/* The auth service's MongoDB queries. Every write is atomic on one document (FerretDB has no
+ * transactions); statements are built from checked values, never from request text. */
+#include "store.h"
+
+#include "crm/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define USERS    "users"
+#define REFRESH  "refresh_tokens"
+#define FAILURES "login_failures"
+
+/* One client per operation, as the pool example does. */
+typedef struct session {
+    crm_mongo *mongo;
+    mongoc_client_t *client;
+    mongoc_collection_t *collection;
+} session;
+
+static session session_open(crm_mongo *mongo, const char *collection)
+{
+    session s = {mongo, crm_mongo_pop(mongo), NULL};
+    s.collection = crm_mongo_collection(mongo, s.client, collection);
+    return s;
+}
+
+static void session_close(session *s)
+{
+    mongoc_collection_destroy(s->collection);
+    crm_mongo_push(s->mongo, s->client);
+}
+
+static store_status failure(const bson_error_t *error, const char *what)
+{
+    if (error->code == 11000)
+        return STORE_DUPLICATE;
+    CRM_LOG_WARN("mongodb %s failed: domain %u code %u", what, error->domain, error->code);
+    return STORE_UNAVAILABLE;
+}
+
+store_status auth_store_prepare(crm_mongo *mongo)
+{
+    bson_error_t error;
+    bson_t *username = BCON_NEW("username", BCON_INT32(1));
+    bson_t *family = BCON_NEW("family", BCON_INT32(1));
+    bson_t *failures = BCON_NEW("username", BCON_INT32(1), "at", BCON_INT32(1));
+    bson_t *created = BCON_NEW("created_at", BCON_INT32(-1), "_id", BCON_INT32(-1));
+    int ok = crm_mongo_index_ensure(mongo, USERS, username, "username_unique", 1, &error) == 0 &&
+             crm_mongo_index_ensure(mongo, USERS, created, "created_at_id", 0, &error) == 0 &&
+             crm_mongo_index_ensure(mongo, REFRESH, family, "family", 0, &error) == 0 &&
+             crm_mongo_index_ensure(mongo, FAILURES, failures, "username_at", 0, &error) == 0;
+    bson_destroy(username);
+    bson_destroy(family);
+    bson_destroy(failures);
+    bson_destroy(created);
+    return ok ? STORE_OK : failure(&error, "index creation");
+}
+
+/* ---- users ---- */
+
+static void user_append_fields(bson_t *doc, const user *u)
+{
+    if (u->email)
+        BSON_APPEND_UTF8(doc, "email", u->email);
+    else
+        BSON_APPEND_NULL(doc, "email");
+    BSON_APPEND_UTF8(doc, "role", u->role);
+    BSON_APPEND_BOOL(doc, "disabled", u->disabled);
+    BSON_APPEND_DATE_TIME(doc, "updated_at", u->updated_at);
+    BSON_APPEND_INT64(doc, "version", u->version);
+}
+
+static void user_from_bson(const bson_t *doc, user *u)
+{
+    bson_iter_t it;
+    memset(u, 0, sizeof(*u));
+    if (!bson_iter_init(&it, doc))
+        return;
+    while (bson_iter_next(&it)) {
+        const char *key = bson_iter_key(&it);
+        if (strcmp(key, "_id") == 0 && BSON_ITER_HOLDS_OID(&it))
+            bson_oid_to_string(bson_iter_oid(&it), u->id);
+        else if (strcmp(key, "username") == 0 && BSON_ITER_HOLDS_UTF8(&it))
+            snprintf(u->username, sizeof(u->username), "%s", bson_iter_utf8(&it, NULL));
+        else if (strcmp(key, "email") == 0 && BSON_ITER_HOLDS_UTF8(&it))
+            u->email = strdup(bson_iter_utf8(&it, NULL));
+        else if (strcmp(key, "role") == 0 && BSON_ITER_HOLDS_UTF8(&it))
+            snprintf(u->role, sizeof(u->role), "%s", bson_iter_utf8(&it, NULL));
+        else if (strcmp(key, "disabled") == 0 && BSON_ITER_HOLDS_BOOL(&it))
+            u->disabled = bson_iter_bool(&it);
+        else if (strcmp(key, "password_hash") == 0 && BSON_ITER_HOLDS_UTF8(&it))
+            u->password_hash = strdup(bson_iter_utf8(&it, NULL));
+        else if (strcmp(key, "created_at") == 0 && BSON_ITER_HOLDS_DATE_TIME(&it))
+            u->created_at = bson_iter_date_time(&it);
+        else if (strcmp(key, "updated_at") == 0 && BSON_ITER_HOLDS_DATE_TIME(&it))
+            u->updated_at = bson_iter_date_time(&it);
+        else if (strcmp(key, "version") == 0 && BSON_ITER_HOLDS_NUMBER(&it))
+            u->version = bson_iter_as_int64(&it);
+    }
+}
+
+store_status user_store_insert(crm_mongo *mongo, user *u)
+{
+    bson_error_t error;
+    bson_oid_t oid;
+    bson_oid_init(&oid, NULL);
+    bson_oid_to_string(&oid, u->id);
+    bson_t *doc =
+        BCON_NEW("_id", BCON_OID(&oid), "username", BCON_UTF8(u->username), "password_hash",
+                 BCON_UTF8(u->password_hash), "created_at", BCON_DATE_TIME(u->created_at));
+    user_append_fields(doc, u);
+    session s = session_open(mongo, USERS);
+    bool ok = mongoc_collection_insert_one(s.collection, doc, NULL, NULL, &error);
+    session_close(&s);
+    bson_destroy(doc);
+    return ok ? STORE_OK : failure(&error, "user insert");
+}
+
+static store_status user_find(crm_mongo *mongo, const bson_t *filter, user *out)
+{
+    bson_error_t error;
+    const bson_t *doc = NULL;
+    store_status status = STORE_NOT_FOUND;
+    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
+    session s = session_open(mongo, USERS);
+    mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, opts, NULL);
+    if (mongoc_cursor_next(cursor, &doc)) {
+        user_from_bson(doc, out);
+        status = STORE_OK;
+    } else if (mongoc_cursor_error(cursor, &error)) {
+        status = failure(&error, "user find");
+    }
+    mongoc_cursor_destroy(cursor);
+    session_close(&s);
+    bson_destroy(opts);
+    return status;
+}
+
+store_status user_store_find_by_username(crm_mongo *mongo, const char *username, user *out)
+{
+    bson_t *filter = BCON_NEW("username", BCON_UTF8(username));
+    store_status status = user_find(mongo, filter, out);
+    bson_destroy(filter);
+    return status;
+}
+
+store_status user_store_find_by_id(crm_mongo *mongo, const char *id, user *out)
+{
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, id);
+    bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
+    store_status status = user_find(mongo, filter, out);
+    bson_destroy(filter);
+    return status;
+}
+
+static store_status update_one(crm_mongo *mongo, const char *collection, const bson_t *filter,
+                               const bson_t *update)
+{
+    bson_error_t error;
+    bson_t reply;
+    session s = session_open(mongo, collection);
+    bool ok = mongoc_collection_update_one(s.collection, filter, update, NULL, &reply, &error);
+    store_status status = STORE_OK;
+    if (!ok) {
+        status = failure(&error, "update");
+    } else {
+        bson_iter_t it;
+        if (bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) == 0)
+            status = STORE_NOT_FOUND;
+    }
+    bson_destroy(&reply);
+    session_close(&s);
+    return status;
+}
+
+store_status user_store_update(crm_mongo *mongo, const user *u, long long expected_version)
+{
+    bson_oid_t oid;
+    bson_t fields = BSON_INITIALIZER;
+    bson_oid_init_from_string(&oid, u->id);
+    bson_t *filter = BCON_NEW("_id", BCON_OID(&oid), "version", BCON_INT64(expected_version));
+    user_append_fields(&fields, u);
+    bson_t *update = BCON_NEW("$set", BCON_DOCUMENT(&fields));
+    store_status status = update_one(mongo, USERS, filter, update);
+    bson_destroy(update);
+    bson_destroy(&fields);
+    bson_destroy(filter);
+    return status == STORE_NOT_FOUND ? STORE_CONFLICT : status;
+}
+
+store_status user_store_set_password_hash(crm_mongo *mongo, const char *id, const char *hash)
+{
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, id);
+    bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
+    bson_t *update = BCON_NEW("$set", "{", "password_hash", BCON_UTF8(hash), "}");
+    store_status status = update_one(mongo, USERS, filter, update);
+    bson_destroy(update);
+    bson_destroy(filter);
+    return status;
+}
+
+/* Appends the cursor's sort value as stored: created_at/updated_at are dates. */
+static void append_sort_value(bson_t *doc, const char *key, const crm_list_params *list)
+{
+    if (json_is_integer(list->after_value))
+        BSON_APPEND_DATE_TIME(doc, key, json_integer_value(list->after_value));
+    else
+        BSON_APPEND_UTF8(doc, key, json_string_value(list->after_value));
+}
+
+/* {$or: [{F: {$lt: v}}, {F: v, _id: {$lt: id}}]} for a descending walk ($gt ascending). */
+static void append_keyset(bson_t *filter, const crm_list_params *list)
+{
+    const char *op = list->descending ? "$lt" : "$gt";
+    bson_oid_t oid;
+    bson_t or, beyond, beyond_value, tie, tie_id;
+    bson_oid_init_from_string(&oid, list->after_id);
+    bson_append_array_begin(filter, "$or", -1, & or);
+    bson_append_document_begin(& or, "0", -1, &beyond);
+    bson_append_document_begin(&beyond, list->sort_field, -1, &beyond_value);
+    append_sort_value(&beyond_value, op, list);
+    bson_append_document_end(&beyond, &beyond_value);
+    bson_append_document_end(& or, &beyond);
+    bson_append_document_begin(& or, "1", -1, &tie);
+    append_sort_value(&tie, list->sort_field, list);
+    bson_append_document_begin(&tie, "_id", -1, &tie_id);
+    BSON_APPEND_OID(&tie_id, op, &oid);
+    bson_append_document_end(&tie, &tie_id);
+    bson_append_document_end(& or, &tie);
+    bson_append_array_end(filter, & or);
+}
+
+store_status user_store_list(crm_mongo *mongo, const crm_list_params *list,
+                             const user_filters *filters, user **rows, size_t *count)
+{
+    bson_error_t error;
+    const bson_t *doc = NULL;
+    bson_t filter = BSON_INITIALIZER, roles, sort;
+    store_status status = STORE_OK;
+    size_t capacity = (size_t)list->limit + 1;
+
+    *rows = calloc(capacity, sizeof(**rows));
+    *count = 0;
+    if (!*rows)
+        return STORE_UNAVAILABLE;
+    if (filters->roles[0]) {
+        bson_t in;
+        bson_append_document_begin(&filter, "role", -1, &roles);
+        bson_append_array_begin(&roles, "$in", -1, &in);
+        for (size_t i = 0; filters->roles[i]; i++) {
+            char key[4];
+            snprintf(key, sizeof(key), "%zu", i);
+            BSON_APPEND_UTF8(&in, key, filters->roles[i]);
+        }
+        bson_append_array_end(&roles, &in);
+        bson_append_document_end(&filter, &roles);
+    }
+    if (filters->disabled >= 0)
+        BSON_APPEND_BOOL(&filter, "disabled", filters->disabled);
+    if (list->after_value)
+        append_keyset(&filter, list);
+
+    bson_t *opts = BCON_NEW("limit", BCON_INT64((int64_t)capacity));
+    bson_append_document_begin(opts, "sort", -1, &sort);
+    BSON_APPEND_INT32(&sort, list->sort_field, list->descending ? -1 : 1);
+    BSON_APPEND_INT32(&sort, "_id", list->descending ? -1 : 1);
+    bson_append_document_end(opts, &sort);
+
+    session s = session_open(mongo, USERS);
+    mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, &filter, opts, NULL);
+    while (*count < capacity && mongoc_cursor_next(cursor, &doc))
+        user_from_bson(doc, &(*rows)[(*count)++]);
+    if (mongoc_cursor_error(cursor, &error))
+        status = failure(&error, "user list");
+    mongoc_cursor_destroy(cursor);
+    session_close(&s);
+    bson_destroy(opts);
+    bson_destroy(&filter);
+    return status;
+}
+
+/* ---- refresh tokens ---- */
+
+store_status refresh_store_insert(crm_mongo *mongo, const char *digest, const char *user_id,
+                                  const char *family, long long expires_at)
+{
+    bson_error_t error;
+    bson_t *doc = BCON_NEW("_id", BCON_UTF8(digest), "user_id", BCON_UTF8(user_id), "family",
+                           BCON_UTF8(family), "expires_at", BCON_DATE_TIME(expires_at), "spent",
+                           BCON_BOOL(false), "revoked", BCON_BOOL(false));
+    session s = session_open(mongo, REFRESH);
+    bool ok = mongoc_collection_insert_one(s.collection, doc, NULL, NULL, &error);
+    session_close(&s);
+    bson_destroy(doc);
+    return ok ? STORE_OK : failure(&error, "refresh insert");
+}
+
+static void record_from_bson(const bson_t *doc, refresh_record *out, int *spent, int *revoked)
+{
+    bson_iter_t it;
+    memset(out, 0, sizeof(*out));
+    if (bson_iter_init_find(&it, doc, "user_id") && BSON_ITER_HOLDS_UTF8(&it))
+        snprintf(out->user_id, sizeof(out->user_id), "%s", bson_iter_utf8(&it, NULL));
+    if (bson_iter_init_find(&it, doc, "family") && BSON_ITER_HOLDS_UTF8(&it))
+        snprintf(out->family, sizeof(out->family), "%s", bson_iter_utf8(&it, NULL));
+    if (spent)
+        *spent = bson_iter_init_find(&it, doc, "spent") && bson_iter_as_bool(&it);
+    if (revoked)
+        *revoked = bson_iter_init_find(&it, doc, "revoked") && bson_iter_as_bool(&it);
+}
+
+store_status refresh_store_find(crm_mongo *mongo, const char *digest, refresh_record *out)
+{
+    bson_error_t error;
+    const bson_t *doc = NULL;
+    store_status status = STORE_NOT_FOUND;
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8(digest));
+    session s = session_open(mongo, REFRESH);
+    mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, NULL, NULL);
+    int spent = 0, revoked = 0;
+    if (mongoc_cursor_next(cursor, &doc)) {
+        record_from_bson(doc, out, &spent, &revoked);
+        status = revoked ? STORE_NOT_FOUND : spent ? STORE_REUSED : STORE_OK;
+    } else if (mongoc_cursor_error(cursor, &error)) {
+        status = failure(&error, "refresh find");
+    }
+    mongoc_cursor_destroy(cursor);
+    session_close(&s);
+    bson_destroy(filter);
+    return status;
+}
+
+store_status refresh_store_spend(crm_mongo *mongo, const char *digest, long long now,
+                                 refresh_record *out)
+{
+    bson_error_t error;
+    bson_t reply;
+    bson_iter_t it;
+    store_status status;
+    /* One findAndModify: of two concurrent refreshes with one token, exactly one wins. */
+    bson_t *query = BCON_NEW("_id", BCON_UTF8(digest), "spent", BCON_BOOL(false), "revoked",
+                             BCON_BOOL(false), "expires_at", "{", "$gt", BCON_DATE_TIME(now), "}");
+    bson_t *update = BCON_NEW("$set", "{", "spent", BCON_BOOL(true), "}");
+    session s = session_open(mongo, REFRESH);
+    bool ok = mongoc_collection_find_and_modify(s.collection, query, NULL, update, NULL, false,
+                                                false, false, &reply, &error);
+    session_close(&s);
+    if (!ok) {
+        status = failure(&error, "refresh spend");
+    } else if (bson_iter_init_find(&it, &reply, "value") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        uint32_t len = 0;
+        const uint8_t *data = NULL;
+        bson_t doc;
+        bson_iter_document(&it, &len, &data);
+        bson_init_static(&doc, data, len);
+        record_from_bson(&doc, out, NULL, NULL);
+        status = STORE_OK;
+    } else {
+        /* Not live: spent (a replay), revoked, expired or unknown. */
+        status = refresh_store_find(mongo, digest, out);
+        if (status == STORE_OK) /* live but expired */
+            status = STORE_NOT_FOUND;
+    }
+    bson_destroy(&reply);
+    bson_destroy(update);
+    bson_destroy(query);
+    return status;
+}
+
+store_status refresh_store_revoke_family(crm_mongo *mongo, const char *family)
+{
+    bson_error_t error;
+    bson_t *filter = BCON_NEW("family", BCON_UTF8(family));
+    bson_t *update = BCON_NEW("$set", "{", "revoked", BCON_BOOL(true), "}");
+    session s = session_open(mongo, REFRESH);
+    bool ok = mongoc_collection_update_many(s.collection, filter, update, NULL, NULL, &error);
+    session_close(&s);
+    bson_destroy(update);
+    bson_destroy(filter);
+    return ok ? STORE_OK : failure(&error, "refresh revoke");
+}
+
+/* ---- login failures ---- */
+
+store_status login_failures_recent(crm_mongo *mongo, const char *username, long long since,
+                                   long long *times, size_t max, size_t *count)
+{
+    bson_error_t error;
+    const bson_t *doc = NULL;
+    store_status status = STORE_OK;
+    bson_t *filter =
+        BCON_NEW("username", BCON_UTF8(username), "at", "{", "$gte", BCON_DATE_TIME(since), "}");
+    bson_t *opts = BCON_NEW("sort", "{", "at", BCON_INT32(1), "}", "limit", BCON_INT64(max));
+    session s = session_open(mongo, FAILURES);
+    mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, opts, NULL);
+    *count = 0;
+    while (*count < max && mongoc_cursor_next(cursor, &doc)) {
+        bson_iter_t it;
+        if (bson_iter_init_find(&it, doc, "at") && BSON_ITER_HOLDS_DATE_TIME(&it))
+            times[(*count)++] = bson_iter_date_time(&it);
+    }
+    if (mongoc_cursor_error(cursor, &error))
+        status = failure(&error, "login failures");
+    mongoc_cursor_destroy(cursor);
+    session_close(&s);
+    bson_destroy(opts);
+    bson_destroy(filter);
+    return status;
+}
+
+store_status login_failures_record(crm_mongo *mongo, const char *username, long long now,
+                                   long long forget_before)
+{
+    bson_error_t error;
+    bson_t *doc = BCON_NEW("username", BCON_UTF8(username), "at", BCON_DATE_TIME(now));
+    bson_t *old = BCON_NEW("username", BCON_UTF8(username), "at", "{", "$lt",
+                           BCON_DATE_TIME(forget_before), "}");
+    session s = session_open(mongo, FAILURES);
+    bool ok = mongoc_collection_insert_one(s.collection, doc, NULL, NULL, &error) &&
+              mongoc_collection_delete_many(s.collection, old, NULL, NULL, &error);
+    session_close(&s);
+    bson_destroy(old);
+    bson_destroy(doc);
+    return ok ? STORE_OK : failure(&error, "login failure record");
+}
+
+store_status login_failures_clear(crm_mongo *mongo, const char *username)
+{
+    bson_error_t error;
+    bson_t *filter = BCON_NEW("username", BCON_UTF8(username));
+    session s = session_open(mongo, FAILURES);
+    bool ok = mongoc_collection_delete_many(s.collection, filter, NULL, NULL, &error);
+    session_close(&s);
+    bson_destroy(filter);
+    return ok ? STORE_OK : failure(&error, "login failure clear");
+}

@@ -10,6 +10,7 @@
 #define USERS    "users"
 #define REFRESH  "refresh_tokens"
 #define FAILURES "login_failures"
+#define SPENDS   "refresh_spends"
 
 /* One client per operation, as the pool example does. */
 typedef struct session {
@@ -289,8 +290,8 @@ store_status refresh_store_insert(crm_mongo *mongo, const char *digest, const ch
 {
     bson_error_t error;
     bson_t *doc = BCON_NEW("_id", BCON_UTF8(digest), "user_id", BCON_UTF8(user_id), "family",
-                           BCON_UTF8(family), "expires_at", BCON_DATE_TIME(expires_at), "spent",
-                           BCON_BOOL(false), "revoked", BCON_BOOL(false));
+                           BCON_UTF8(family), "expires_at", BCON_DATE_TIME(expires_at), "revoked",
+                           BCON_BOOL(false));
     session s = session_open(mongo, REFRESH);
     bool ok = mongoc_collection_insert_one(s.collection, doc, NULL, NULL, &error);
     session_close(&s);
@@ -298,32 +299,27 @@ store_status refresh_store_insert(crm_mongo *mongo, const char *digest, const ch
     return ok ? STORE_OK : failure(&error, "refresh insert");
 }
 
-static void record_from_bson(const bson_t *doc, refresh_record *out, int *spent, int *revoked)
-{
-    bson_iter_t it;
-    memset(out, 0, sizeof(*out));
-    if (bson_iter_init_find(&it, doc, "user_id") && BSON_ITER_HOLDS_UTF8(&it))
-        snprintf(out->user_id, sizeof(out->user_id), "%s", bson_iter_utf8(&it, NULL));
-    if (bson_iter_init_find(&it, doc, "family") && BSON_ITER_HOLDS_UTF8(&it))
-        snprintf(out->family, sizeof(out->family), "%s", bson_iter_utf8(&it, NULL));
-    if (spent)
-        *spent = bson_iter_init_find(&it, doc, "spent") && bson_iter_as_bool(&it);
-    if (revoked)
-        *revoked = bson_iter_init_find(&it, doc, "revoked") && bson_iter_as_bool(&it);
-}
-
-store_status refresh_store_find(crm_mongo *mongo, const char *digest, refresh_record *out)
+/* Reads a token's record; STORE_NOT_FOUND when unknown, revoked or (with `now` > 0) expired. */
+static store_status refresh_read(crm_mongo *mongo, const char *digest, long long now,
+                                 refresh_record *out)
 {
     bson_error_t error;
+    bson_iter_t it;
     const bson_t *doc = NULL;
     store_status status = STORE_NOT_FOUND;
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(digest));
     session s = session_open(mongo, REFRESH);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, NULL, NULL);
-    int spent = 0, revoked = 0;
+    memset(out, 0, sizeof(*out));
     if (mongoc_cursor_next(cursor, &doc)) {
-        record_from_bson(doc, out, &spent, &revoked);
-        status = revoked ? STORE_NOT_FOUND : spent ? STORE_REUSED : STORE_OK;
+        if (bson_iter_init_find(&it, doc, "user_id") && BSON_ITER_HOLDS_UTF8(&it))
+            snprintf(out->user_id, sizeof(out->user_id), "%s", bson_iter_utf8(&it, NULL));
+        if (bson_iter_init_find(&it, doc, "family") && BSON_ITER_HOLDS_UTF8(&it))
+            snprintf(out->family, sizeof(out->family), "%s", bson_iter_utf8(&it, NULL));
+        int revoked = bson_iter_init_find(&it, doc, "revoked") && bson_iter_as_bool(&it);
+        int expired = now > 0 && bson_iter_init_find(&it, doc, "expires_at") &&
+                      BSON_ITER_HOLDS_DATE_TIME(&it) && bson_iter_date_time(&it) <= now;
+        status = revoked || expired ? STORE_NOT_FOUND : STORE_OK;
     } else if (mongoc_cursor_error(cursor, &error)) {
         status = failure(&error, "refresh find");
     }
@@ -333,41 +329,48 @@ store_status refresh_store_find(crm_mongo *mongo, const char *digest, refresh_re
     return status;
 }
 
+/* Spending is an insert keyed by the token's digest: the unique _id lets exactly one of any
+ * number of concurrent refreshes win, on FerretDB (whose findAndModify is not atomic under
+ * concurrency: two winners were seen) as on MongoDB. */
+static store_status spend_mark(crm_mongo *mongo, const char *digest, const char *family)
+{
+    bson_error_t error;
+    bson_t *doc = BCON_NEW("_id", BCON_UTF8(digest), "family", BCON_UTF8(family));
+    session s = session_open(mongo, SPENDS);
+    bool ok = mongoc_collection_insert_one(s.collection, doc, NULL, NULL, &error);
+    session_close(&s);
+    bson_destroy(doc);
+    if (ok)
+        return STORE_OK;
+    store_status status = failure(&error, "refresh spend");
+    return status == STORE_DUPLICATE ? STORE_REUSED : status;
+}
+
+static store_status spent_check(crm_mongo *mongo, const char *digest)
+{
+    bson_error_t error;
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8(digest));
+    session s = session_open(mongo, SPENDS);
+    int64_t count =
+        mongoc_collection_count_documents(s.collection, filter, NULL, NULL, NULL, &error);
+    session_close(&s);
+    bson_destroy(filter);
+    if (count < 0)
+        return failure(&error, "refresh spent check");
+    return count > 0 ? STORE_REUSED : STORE_OK;
+}
+
+store_status refresh_store_find(crm_mongo *mongo, const char *digest, refresh_record *out)
+{
+    store_status status = refresh_read(mongo, digest, 0, out);
+    return status == STORE_OK ? spent_check(mongo, digest) : status;
+}
+
 store_status refresh_store_spend(crm_mongo *mongo, const char *digest, long long now,
                                  refresh_record *out)
 {
-    bson_error_t error;
-    bson_t reply;
-    bson_iter_t it;
-    store_status status;
-    /* One findAndModify: of two concurrent refreshes with one token, exactly one wins. */
-    bson_t *query = BCON_NEW("_id", BCON_UTF8(digest), "spent", BCON_BOOL(false), "revoked",
-                             BCON_BOOL(false), "expires_at", "{", "$gt", BCON_DATE_TIME(now), "}");
-    bson_t *update = BCON_NEW("$set", "{", "spent", BCON_BOOL(true), "}");
-    session s = session_open(mongo, REFRESH);
-    bool ok = mongoc_collection_find_and_modify(s.collection, query, NULL, update, NULL, false,
-                                                false, false, &reply, &error);
-    session_close(&s);
-    if (!ok) {
-        status = failure(&error, "refresh spend");
-    } else if (bson_iter_init_find(&it, &reply, "value") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
-        uint32_t len = 0;
-        const uint8_t *data = NULL;
-        bson_t doc;
-        bson_iter_document(&it, &len, &data);
-        bson_init_static(&doc, data, len);
-        record_from_bson(&doc, out, NULL, NULL);
-        status = STORE_OK;
-    } else {
-        /* Not live: spent (a replay), revoked, expired or unknown. */
-        status = refresh_store_find(mongo, digest, out);
-        if (status == STORE_OK) /* live but expired */
-            status = STORE_NOT_FOUND;
-    }
-    bson_destroy(&reply);
-    bson_destroy(update);
-    bson_destroy(query);
-    return status;
+    store_status status = refresh_read(mongo, digest, now, out);
+    return status == STORE_OK ? spend_mark(mongo, digest, out->family) : status;
 }
 
 store_status refresh_store_revoke_family(crm_mongo *mongo, const char *family)

@@ -51,7 +51,7 @@ static int check_username(const json_t *value, const char *path, json_t *errors)
     if (username_normalize(json_string_value(value), normalized) == 0)
         return 0;
     crm_problem_errors_add(errors, path, "format",
-                           "must be 3 to 32 of a-z, 0-9, '.', '_' and '-' (case is ignored)");
+                           "may hold only a-z, 0-9, '.', '_' and '-' (case is ignored)");
     return 1;
 }
 
@@ -60,32 +60,41 @@ static int check_username(const json_t *value, const char *path, json_t *errors)
         "email", CRM_FIELD_STRING, CRM_FIELD_NULLABLE, 0, 254, NULL, crm_check_email               \
     }
 
+#define READ_ONLY_FIELDS                                                                           \
+    {"id", CRM_FIELD_STRING, CRM_FIELD_READ_ONLY, 0, 0, NULL, NULL},                               \
+        {"created_at", CRM_FIELD_STRING, CRM_FIELD_READ_ONLY, 0, 0, NULL, NULL},                   \
+        {"updated_at", CRM_FIELD_STRING, CRM_FIELD_READ_ONLY, 0, 0, NULL, NULL},                   \
+    {                                                                                              \
+        "version", CRM_FIELD_INTEGER, CRM_FIELD_READ_ONLY, 0, 0, NULL, NULL                        \
+    }
+
+#define REQUIRED (CRM_FIELD_REQUIRED | CRM_FIELD_NOT_BLANK)
+
 static const crm_field register_fields[] = {
-    {"username", CRM_FIELD_STRING, CRM_FIELD_REQUIRED, 0, 0, NULL, check_username},
-    {"password", CRM_FIELD_STRING, CRM_FIELD_REQUIRED, 8, 128, NULL, NULL},
+    {"username", CRM_FIELD_STRING, REQUIRED, 3, USERNAME_MAX, NULL, check_username},
+    {"password", CRM_FIELD_STRING, REQUIRED, 8, 128, NULL, NULL},
     EMAIL_FIELD,
     {"role", CRM_FIELD_STRING, 0, 0, 0, user_roles, NULL},
+    {"disabled", CRM_FIELD_BOOLEAN, CRM_FIELD_READ_ONLY, 0, 0, NULL, NULL},
+    READ_ONLY_FIELDS,
 };
 
 /* Login takes any string: a name that could never register simply fails to log in. */
 static const crm_field login_fields[] = {
-    {"username", CRM_FIELD_STRING, CRM_FIELD_REQUIRED, 1, 256, NULL, NULL},
-    {"password", CRM_FIELD_STRING, CRM_FIELD_REQUIRED, 1, 1024, NULL, NULL},
+    {"username", CRM_FIELD_STRING, REQUIRED, 1, 256, NULL, NULL},
+    {"password", CRM_FIELD_STRING, REQUIRED, 1, 1024, NULL, NULL},
 };
 
 static const crm_field refresh_fields[] = {
-    {"refresh_token", CRM_FIELD_STRING, CRM_FIELD_REQUIRED, 1, 256, NULL, NULL},
+    {"refresh_token", CRM_FIELD_STRING, REQUIRED, 1, 256, NULL, NULL},
 };
 
 static const crm_field patch_fields[] = {
     {"role", CRM_FIELD_STRING, 0, 0, 0, user_roles, NULL},
     {"disabled", CRM_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL},
     EMAIL_FIELD,
-    {"id", CRM_FIELD_STRING, CRM_FIELD_READ_ONLY, 0, 0, NULL, NULL},
     {"username", CRM_FIELD_STRING, CRM_FIELD_READ_ONLY, 0, 0, NULL, NULL},
-    {"created_at", CRM_FIELD_STRING, CRM_FIELD_READ_ONLY, 0, 0, NULL, NULL},
-    {"updated_at", CRM_FIELD_STRING, CRM_FIELD_READ_ONLY, 0, 0, NULL, NULL},
-    {"version", CRM_FIELD_INTEGER, CRM_FIELD_READ_ONLY, 0, 0, NULL, NULL},
+    READ_ONLY_FIELDS,
 };
 
 #define COUNT(table) (sizeof(table) / sizeof(table[0]))

@@ -319,31 +319,34 @@ static int handle_jwks(const struct _u_request *request, struct _u_response *res
     return U_CALLBACK_COMPLETE;
 }
 
-/* Reads role (one or a comma list) and disabled filters. Returns 0 or -1 with `err`. */
-static int user_filters_read(const crm_query *query, user_filters *filters, char *roles_buffer,
-                             size_t buffer_len, char *err, size_t err_len)
+/* Reads role (one or a comma list of distinct roles) and disabled. Returns 0 or -1 with `err`:
+ * an empty item, an unknown role or a repeat is an error, never skipped. */
+static int user_filters_read(const crm_query *query, user_filters *filters, char *err,
+                             size_t err_len)
 {
     memset(filters, 0, sizeof(*filters));
     filters->disabled = -1;
     const char *roles = crm_query_get(query, "role");
-    if (roles) {
-        snprintf(roles_buffer, buffer_len, "%s", roles);
-        size_t n = 0;
-        for (char *save = NULL, *item = strtok_r(roles_buffer, ",", &save); item;
-             item = strtok_r(NULL, ",", &save)) {
-            int known = 0;
-            for (size_t i = 0; user_roles[i]; i++)
-                known |= strcmp(item, user_roles[i]) == 0;
-            if (!known || n == 3) {
-                snprintf(err, err_len, "role must be admin, agent or viewer (or a comma list)");
-                return -1;
-            }
-            filters->roles[n++] = item;
+    for (const char *item = roles; item;) {
+        size_t len = strcspn(item, ",");
+        size_t n = 0, known = 0;
+        while (filters->roles[n])
+            n++;
+        for (; user_roles[known]; known++) {
+            if (strlen(user_roles[known]) == len && strncmp(item, user_roles[known], len) == 0)
+                break;
         }
-        if (n == 0) {
-            snprintf(err, err_len, "role must not be empty");
+        int repeated = 0;
+        for (size_t i = 0; i < n && user_roles[known]; i++)
+            repeated |= filters->roles[i] == user_roles[known];
+        if (!user_roles[known] || repeated) {
+            snprintf(err, err_len,
+                     "role must be one of admin, agent, viewer, or a comma list "
+                     "of distinct roles");
             return -1;
         }
+        filters->roles[n] = user_roles[known];
+        item = item[len] == ',' ? item + len + 1 : NULL;
     }
     const char *disabled = crm_query_get(query, "disabled");
     if (disabled) {
@@ -374,10 +377,10 @@ static int handle_users_list(const struct _u_request *request, struct _u_respons
     user_filters filters;
     user *rows = NULL;
     size_t count = 0;
-    char err[160], roles[64], filters_key[160];
+    char err[160], filters_key[160];
 
     if (crm_query_parse(&query, request->http_url, allowed, err, sizeof(err)) != 0 ||
-        user_filters_read(&query, &filters, roles, sizeof(roles), err, sizeof(err)) != 0) {
+        user_filters_read(&query, &filters, err, sizeof(err)) != 0) {
         crm_problem_send(response, CRM_PROBLEM_BAD_PARAMETER, "%s", err);
         goto done;
     }

@@ -293,6 +293,9 @@ int crm_time_parse(const char *text, long long *milliseconds)
     if (*p || month < 1 || month > 12 || day < 1 || day > days_in_month[month - 1] || hour > 23 ||
         minute > 59 || second > 60)
         return -1;
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (month == 2 && day == 29 && !leap) /* timegm would quietly make it March 1st */
+        return -1;
     struct tm tm = {.tm_year = year - 1900,
                     .tm_mon = month - 1,
                     .tm_mday = day,

@@ -117,6 +117,21 @@ static size_t field_check(const crm_field *field, const json_t *value, const cha
     return 0;
 }
 
+/* Writes `prefix` + `name` into `path`, cut at a code point boundary when too long: an entry
+ * whose field is invalid UTF-8 could not be built and would be lost. */
+static void path_make(char *path, size_t size, const char *prefix, const char *name)
+{
+    size_t prefix_len = strlen(prefix);
+    size_t len = (size_t)snprintf(path, size, "%s%s", prefix, name);
+    if (len < size)
+        return;
+    len = size - 1; /* the bytes kept; the first one cut off: */
+    unsigned char cut = (unsigned char)(len < prefix_len ? prefix[len] : name[len - prefix_len]);
+    while (len > 0 && (cut & 0xC0) == 0x80) /* a continuation: back to its code point's start */
+        cut = (unsigned char)path[--len];
+    path[len] = '\0';
+}
+
 size_t crm_validate(const json_t *body, const crm_field *fields, size_t count, const char *prefix,
                     json_t *errors)
 {
@@ -127,7 +142,7 @@ size_t crm_validate(const json_t *body, const crm_field *fields, size_t count, c
 
     json_object_foreach((json_t *)body, name, value)
     {
-        snprintf(path, sizeof(path), "%s%s", prefix, name);
+        path_make(path, sizeof(path), prefix, name);
         const crm_field *field = field_find(fields, count, name);
         if (!field) {
             crm_problem_errors_add(errors, path, "unknown", "no such field");
@@ -139,7 +154,7 @@ size_t crm_validate(const json_t *body, const crm_field *fields, size_t count, c
     for (size_t i = 0; i < count; i++) {
         const json_t *present = json_object_get(body, fields[i].name);
         if ((fields[i].flags & CRM_FIELD_REQUIRED) && !present) {
-            snprintf(path, sizeof(path), "%s%s", prefix, fields[i].name);
+            path_make(path, sizeof(path), prefix, fields[i].name);
             crm_problem_errors_add(errors, path, "required", "this field is required");
             bad++;
         }

@@ -44,6 +44,7 @@ done:
 int tokens_init(const char *file, const crm_jwt_keyring *public_keys, long ttl_seconds, char *err,
                 size_t err_len)
 {
+    tokens_clean(); /* a second init replaces the key instead of leaking it */
     ttl = ttl_seconds;
     private_pem = file_read(file, &private_pem_len);
     if (!private_pem) {
@@ -52,6 +53,7 @@ int tokens_init(const char *file, const crm_jwt_keyring *public_keys, long ttl_s
     }
     if (crm_jwt_thumbprint(private_pem, private_pem_len, signing_kid, sizeof(signing_kid)) != 0) {
         snprintf(err, err_len, "CRM_JWT_PRIVATE_KEY_FILE: %s is not an RSA private key", file);
+        tokens_clean();
         return -1;
     }
     for (size_t i = 0; i < public_keys->count; i++) {
@@ -61,6 +63,7 @@ int tokens_init(const char *file, const crm_jwt_keyring *public_keys, long ttl_s
     snprintf(err, err_len,
              "CRM_JWT_PUBLIC_KEY_FILES does not hold the public half of the signing key (kid %s)",
              signing_kid);
+    tokens_clean();
     return -1;
 }
 

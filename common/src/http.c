@@ -56,6 +56,8 @@ struct crm_http_server {
     size_t check_count;
     crm_metrics *metrics;
     const crm_jwt_keyring *keys;
+    crm_http_response_hook response_hook;
+    void *response_hook_context;
     atomic_int in_flight;
     int running;
 };
@@ -112,11 +114,13 @@ static int callback_context(const struct _u_request *request, struct _u_response
     return U_CALLBACK_CONTINUE;
 }
 
-/* Counts the request and writes its access line. Probes and scrapes log at debug so they do
- * not drown the requests people make. */
+/* Runs the response hook, counts the request and writes its access line. Probes and scrapes log
+ * at debug so they do not drown the requests people make. */
 static void observe(crm_http_server *server, const char *route, const struct _u_request *request,
-                    const struct _u_response *response)
+                    struct _u_response *response)
 {
+    if (server->response_hook)
+        server->response_hook(request, response, server->response_hook_context);
     double seconds = crm_monotonic_seconds() - request_started;
     const char *method = method_label(request->http_verb);
     crm_metrics_observe_request(server->metrics, route, method, (unsigned int)response->status,
@@ -351,8 +355,10 @@ void crm_http_set_etag(struct _u_response *response, long long version)
     u_map_put(response->map_header, "ETag", tag);
 }
 
-/* Whether the entity-tag list `header` holds the strong tag "<version>". */
-static int tag_list_has(const char *header, long long version)
+/* Whether the entity-tag list `header` holds the tag "<version>": strong comparison, or with
+ * `weak` the weak one of If-None-Match (RFC 9110 8.8.3.2: W/"3" matches too, e.g. after a proxy
+ * that compresses has weakened our tag). */
+static int tag_list_has(const char *header, long long version, int weak)
 {
     char tag[32];
     int len = snprintf(tag, sizeof(tag), "\"%lld\"", version);
@@ -363,7 +369,12 @@ static int tag_list_has(const char *header, long long version)
         size_t trimmed = item;
         while (trimmed > 0 && p[trimmed - 1] == ' ')
             trimmed--;
-        if (trimmed == (size_t)len && strncmp(p, tag, (size_t)len) == 0)
+        const char *opaque = p;
+        if (weak && trimmed >= 2 && strncmp(p, "W/", 2) == 0) {
+            opaque += 2;
+            trimmed -= 2;
+        }
+        if (trimmed == (size_t)len && strncmp(opaque, tag, (size_t)len) == 0)
             return 1;
         p += item;
     }
@@ -391,7 +402,7 @@ int crm_http_if_match_or_reply(const struct _u_request *request, struct _u_respo
                                long long version)
 {
     const char *header = u_map_get_case(request->map_header, "If-Match");
-    if (!header || strcmp(header, "*") == 0 || tag_list_has(header, version))
+    if (!header || strcmp(header, "*") == 0 || tag_list_has(header, version, 0))
         return 0;
     crm_problem_send(response, CRM_PROBLEM_PRECONDITION_FAILED,
                      "If-Match does not match the current version (\"%lld\")", version);
@@ -402,7 +413,7 @@ int crm_http_not_modified(const struct _u_request *request, struct _u_response *
                           long long version)
 {
     const char *header = u_map_get_case(request->map_header, "If-None-Match");
-    if (!header || (strcmp(header, "*") != 0 && !tag_list_has(header, version)))
+    if (!header || (strcmp(header, "*") != 0 && !tag_list_has(header, version, 1)))
         return 0;
     ulfius_set_empty_body_response(response, 304);
     crm_http_set_etag(response, version);
@@ -542,6 +553,13 @@ int crm_http_server_add_routes(crm_http_server *server, const crm_route *routes,
 void crm_http_server_set_keyring(crm_http_server *server, const crm_jwt_keyring *keys)
 {
     server->keys = keys;
+}
+
+void crm_http_server_set_response_hook(crm_http_server *server, crm_http_response_hook hook,
+                                       void *context)
+{
+    server->response_hook = hook;
+    server->response_hook_context = context;
 }
 
 int crm_http_server_add_readiness(crm_http_server *server, const char *name,

@@ -11,6 +11,7 @@
 #define MAX_REQUEST_SERIES  256
 #define MAX_DURATION_SERIES 128
 #define MAX_NAMED_SERIES    64
+#define MAX_HISTOGRAMS      32
 #define BUCKET_COUNT        13
 
 static const double bucket_bounds[BUCKET_COUNT] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -34,9 +35,19 @@ typedef struct duration_series {
 typedef struct named_series {
     char name[96];
     char help[160];
+    char labels[96]; /* "" or a preformatted label list */
     int is_gauge;
     double value;
 } named_series;
+
+typedef struct named_histogram {
+    char name[96];
+    char help[160];
+    char labels[96];
+    unsigned long long buckets[BUCKET_COUNT]; /* non-cumulative; summed when rendered */
+    unsigned long long count;
+    double sum;
+} named_histogram;
 
 struct crm_metrics {
     pthread_mutex_t lock;
@@ -47,6 +58,8 @@ struct crm_metrics {
     size_t duration_count;
     named_series named[MAX_NAMED_SERIES];
     size_t named_count;
+    named_histogram histograms[MAX_HISTOGRAMS];
+    size_t histogram_count;
 };
 
 crm_metrics *crm_metrics_new(const char *service)
@@ -99,12 +112,18 @@ static duration_series *duration_series_find(crm_metrics *m, const char *route, 
     return s;
 }
 
-void crm_metrics_observe_request(crm_metrics *metrics, const char *route, const char *method,
-                                 unsigned int status, double seconds)
+static size_t bucket_of(double seconds)
 {
     size_t bucket = 0;
     while (bucket < BUCKET_COUNT && seconds > bucket_bounds[bucket])
         bucket++;
+    return bucket;
+}
+
+void crm_metrics_observe_request(crm_metrics *metrics, const char *route, const char *method,
+                                 unsigned int status, double seconds)
+{
+    size_t bucket = bucket_of(seconds);
     pthread_mutex_lock(&metrics->lock);
     request_series *r = request_series_find(metrics, route, method, status);
     if (r)
@@ -119,19 +138,21 @@ void crm_metrics_observe_request(crm_metrics *metrics, const char *route, const 
     pthread_mutex_unlock(&metrics->lock);
 }
 
-static void named_update(crm_metrics *m, const char *name, const char *help, int is_gauge,
-                         double value)
+static void named_update(crm_metrics *m, const char *name, const char *help, const char *labels,
+                         int is_gauge, double value)
 {
+    labels = labels ? labels : "";
     pthread_mutex_lock(&m->lock);
     named_series *s = NULL;
     for (size_t i = 0; i < m->named_count && !s; i++) {
-        if (strcmp(m->named[i].name, name) == 0)
+        if (strcmp(m->named[i].name, name) == 0 && strcmp(m->named[i].labels, labels) == 0)
             s = &m->named[i];
     }
     if (!s && m->named_count < MAX_NAMED_SERIES) {
         s = &m->named[m->named_count++];
         snprintf(s->name, sizeof(s->name), "%s", name);
         snprintf(s->help, sizeof(s->help), "%s", help);
+        snprintf(s->labels, sizeof(s->labels), "%s", labels);
         s->is_gauge = is_gauge;
     }
     if (s)
@@ -141,12 +162,45 @@ static void named_update(crm_metrics *m, const char *name, const char *help, int
 
 void crm_metrics_counter_add(crm_metrics *metrics, const char *name, const char *help, double delta)
 {
-    named_update(metrics, name, help, 0, delta);
+    named_update(metrics, name, help, NULL, 0, delta);
+}
+
+void crm_metrics_counter_add_labelled(crm_metrics *metrics, const char *name, const char *help,
+                                      const char *labels, double delta)
+{
+    named_update(metrics, name, help, labels, 0, delta);
 }
 
 void crm_metrics_gauge_set(crm_metrics *metrics, const char *name, const char *help, double value)
 {
-    named_update(metrics, name, help, 1, value);
+    named_update(metrics, name, help, NULL, 1, value);
+}
+
+void crm_metrics_histogram_observe(crm_metrics *metrics, const char *name, const char *help,
+                                   const char *labels, double seconds)
+{
+    size_t bucket = bucket_of(seconds);
+    labels = labels ? labels : "";
+    pthread_mutex_lock(&metrics->lock);
+    named_histogram *h = NULL;
+    for (size_t i = 0; i < metrics->histogram_count && !h; i++) {
+        named_histogram *candidate = &metrics->histograms[i];
+        if (strcmp(candidate->name, name) == 0 && strcmp(candidate->labels, labels) == 0)
+            h = candidate;
+    }
+    if (!h && metrics->histogram_count < MAX_HISTOGRAMS) {
+        h = &metrics->histograms[metrics->histogram_count++];
+        snprintf(h->name, sizeof(h->name), "%s", name);
+        snprintf(h->help, sizeof(h->help), "%s", help);
+        snprintf(h->labels, sizeof(h->labels), "%s", labels);
+    }
+    if (h) {
+        if (bucket < BUCKET_COUNT)
+            h->buckets[bucket]++;
+        h->count++;
+        h->sum += seconds;
+    }
+    pthread_mutex_unlock(&metrics->lock);
 }
 
 /* An append-only text buffer; `failed` sticks once memory runs out. */
@@ -183,6 +237,66 @@ static void append(text_buffer *b, const char *format, ...)
         }
         b->data = data;
         b->cap = cap;
+    }
+}
+
+/* The label list after service="...": "" or ",<labels>". */
+static const char *comma(const char *labels)
+{
+    return labels[0] ? "," : "";
+}
+
+/* Series of one name share one HELP and TYPE, so each name's series are written together. */
+static void render_named(text_buffer *b, const crm_metrics *m)
+{
+    for (size_t i = 0; i < m->named_count; i++) {
+        const named_series *first = &m->named[i];
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(m->named[j].name, first->name) == 0;
+        if (seen)
+            continue;
+        append(b, "# HELP %s %s\n# TYPE %s %s\n", first->name, first->help, first->name,
+               first->is_gauge ? "gauge" : "counter");
+        for (size_t j = i; j < m->named_count; j++) {
+            const named_series *s = &m->named[j];
+            if (strcmp(s->name, first->name) == 0)
+                append(b, "%s{service=\"%s\"%s%s} %.17g\n", s->name, m->service, comma(s->labels),
+                       s->labels, s->value);
+        }
+    }
+}
+
+static void render_histogram(text_buffer *b, const char *service, const named_histogram *h)
+{
+    unsigned long long cumulative = 0;
+    for (size_t k = 0; k < BUCKET_COUNT; k++) {
+        cumulative += h->buckets[k];
+        append(b, "%s_bucket{service=\"%s\"%s%s,le=\"%g\"} %llu\n", h->name, service,
+               comma(h->labels), h->labels, bucket_bounds[k], cumulative);
+    }
+    append(b, "%s_bucket{service=\"%s\"%s%s,le=\"+Inf\"} %llu\n", h->name, service,
+           comma(h->labels), h->labels, h->count);
+    append(b, "%s_sum{service=\"%s\"%s%s} %.6f\n", h->name, service, comma(h->labels), h->labels,
+           h->sum);
+    append(b, "%s_count{service=\"%s\"%s%s} %llu\n", h->name, service, comma(h->labels), h->labels,
+           h->count);
+}
+
+static void render_histograms(text_buffer *b, const crm_metrics *m)
+{
+    for (size_t i = 0; i < m->histogram_count; i++) {
+        const named_histogram *first = &m->histograms[i];
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(m->histograms[j].name, first->name) == 0;
+        if (seen)
+            continue;
+        append(b, "# HELP %s %s\n# TYPE %s histogram\n", first->name, first->help, first->name);
+        for (size_t j = i; j < m->histogram_count; j++) {
+            if (strcmp(m->histograms[j].name, first->name) == 0)
+                render_histogram(b, m->service, &m->histograms[j]);
+        }
     }
 }
 
@@ -229,11 +343,8 @@ char *crm_metrics_render(crm_metrics *metrics)
                "method=\"%s\"} %llu\n",
                svc, s->route, s->method, s->count);
     }
-    for (size_t i = 0; i < metrics->named_count; i++) {
-        const named_series *s = &metrics->named[i];
-        append(&b, "# HELP %s %s\n# TYPE %s %s\n%s{service=\"%s\"} %.17g\n", s->name, s->help,
-               s->name, s->is_gauge ? "gauge" : "counter", s->name, svc, s->value);
-    }
+    render_named(&b, metrics);
+    render_histograms(&b, metrics);
     pthread_mutex_unlock(&metrics->lock);
 
     if (b.failed) {

@@ -191,6 +191,7 @@ typedef struct reply {
     char allow[128];
     char request_id[256];
     size_t request_id_count;
+    char hooked[64]; /* X-Hooked, set by the response hook test */
 } reply;
 
 typedef struct upload {
@@ -293,6 +294,7 @@ static void http_full(reply *r, const char *method, const char *path, const char
     copy_header(curl, "Content-Type", r->content_type, sizeof(r->content_type), NULL);
     copy_header(curl, "Allow", r->allow, sizeof(r->allow), NULL);
     copy_header(curl, "X-Request-Id", r->request_id, sizeof(r->request_id), &r->request_id_count);
+    copy_header(curl, "X-Hooked", r->hooked, sizeof(r->hooked), NULL);
     curl_easy_cleanup(curl);
     curl_slist_free_all(list);
 
@@ -615,6 +617,42 @@ static long series_value(const char *text, const char *prefix)
     }
     return -1;
 }
+
+static void hook_mark(const struct _u_request *request, struct _u_response *response, void *context)
+{
+    char value[64];
+    snprintf(value, sizeof(value), "%s %s %ld", (const char *)context, request->http_verb,
+             response->status);
+    u_map_put(response->map_header, "X-Hooked", value);
+}
+
+START_TEST(test_response_hook_sees_every_answer)
+{
+    reply r;
+    const crm_route private_route[] = {
+        {"GET", "/private", handle_list, NULL, CRM_ACCESS_AUTHENTICATED},
+    };
+    ck_assert_int_eq(crm_http_server_add_routes(server, private_route, 1), 0);
+    crm_http_server_set_response_hook(server, hook_mark, "ctx");
+    server_start();
+    http(&r, "GET", "/things");
+    ck_assert_str_eq(r.hooked, "ctx GET 200");
+    reply_clean(&r);
+    http(&r, "DELETE", "/things");
+    ck_assert_str_eq(r.hooked, "ctx DELETE 405");
+    reply_clean(&r);
+    http(&r, "GET", "/no/such/path");
+    ck_assert_str_eq(r.hooked, "ctx GET 404");
+    reply_clean(&r);
+    http(&r, "GET", "/private"); /* no token: 401 before the handler */
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_str_eq(r.hooked, "ctx GET 401");
+    reply_clean(&r);
+    post_json(&r, "/echo", "text/plain", "{}");
+    ck_assert_str_eq(r.hooked, "ctx POST 415");
+    reply_clean(&r);
+}
+END_TEST
 
 START_TEST(test_metrics_use_route_patterns)
 {
@@ -1150,6 +1188,7 @@ static Suite *http_suite(void)
     tcase_add_test(serve, test_readyz_required_wins_in_any_order);
     tcase_add_test(serve, test_readiness_capacity);
     tcase_add_test(serve, test_metrics_use_route_patterns);
+    tcase_add_test(serve, test_response_hook_sees_every_answer);
     tcase_add_test(serve, test_server_metrics_registry);
     suite_add_tcase(suite, serve);
 

@@ -1,6 +1,7 @@
 /* Unit tests for common/src/metrics.c: the exact Prometheus text of request counters and latency
- * histograms (cumulative buckets, +Inf equal to the count), named counters and gauges, exact sums
- * under concurrent observation, and a registry that stays bounded whatever routes it is fed. */
+ * histograms (cumulative buckets, +Inf equal to the count), named counters and gauges, labelled
+ * counters and histograms, exact sums under concurrent observation, and a registry that stays
+ * bounded whatever routes it is fed. */
 #include "crm/metrics.h"
 
 #include <check.h>
@@ -210,6 +211,62 @@ START_TEST(test_counters_and_gauges)
 }
 END_TEST
 
+START_TEST(test_labelled_counters_share_one_header)
+{
+    crm_metrics_counter_add_labelled(m, "crm_up_total", "Upstream calls.", "upstream=\"a\"", 1);
+    crm_metrics_counter_add(m, "crm_other_total", "Other.", 1);
+    crm_metrics_counter_add_labelled(m, "crm_up_total", "Upstream calls.", "upstream=\"b\"", 2);
+    crm_metrics_counter_add_labelled(m, "crm_up_total", "Upstream calls.", "upstream=\"a\"", 1);
+    crm_metrics_counter_add_labelled(m, "crm_up_total", "Upstream calls.", NULL, 5);
+    render();
+    ASSERT_LINE("crm_up_total{service=\"svc\",upstream=\"a\"} 2");
+    ASSERT_LINE("crm_up_total{service=\"svc\",upstream=\"b\"} 2");
+    ASSERT_LINE("crm_up_total{service=\"svc\"} 5");
+    ASSERT_LINE("crm_other_total{service=\"svc\"} 1");
+    ck_assert_uint_eq(count_lines_starting("# TYPE crm_up_total counter"), 1);
+    /* Every series of a name follows its one TYPE line, before any other name. */
+    const char *type = strstr(text, "# TYPE crm_up_total counter\n");
+    const char *other = strstr(text, "# HELP crm_other_total");
+    ck_assert_ptr_nonnull(type);
+    ck_assert_ptr_nonnull(other);
+    ck_assert(type < other);
+    ck_assert(strstr(text, "crm_up_total{service=\"svc\"} 5") < other);
+}
+END_TEST
+
+START_TEST(test_named_histograms)
+{
+    crm_metrics_histogram_observe(m, "crm_up_seconds", "Upstream latency.", "upstream=\"a\"",
+                                  0.003);
+    crm_metrics_histogram_observe(m, "crm_up_seconds", "Upstream latency.", "upstream=\"b\"", 7);
+    crm_metrics_histogram_observe(m, "crm_up_seconds", "Upstream latency.", "upstream=\"a\"", 0.02);
+    crm_metrics_histogram_observe(m, "crm_plain_seconds", "Plain.", NULL, 0.0005);
+    render();
+    ck_assert_uint_eq(count_lines_starting("# TYPE crm_up_seconds histogram"), 1);
+    ASSERT_LINE("crm_up_seconds_bucket{service=\"svc\",upstream=\"a\",le=\"0.0025\"} 0");
+    ASSERT_LINE("crm_up_seconds_bucket{service=\"svc\",upstream=\"a\",le=\"0.005\"} 1");
+    ASSERT_LINE("crm_up_seconds_bucket{service=\"svc\",upstream=\"a\",le=\"0.025\"} 2");
+    ASSERT_LINE("crm_up_seconds_bucket{service=\"svc\",upstream=\"a\",le=\"+Inf\"} 2");
+    ASSERT_LINE("crm_up_seconds_sum{service=\"svc\",upstream=\"a\"} 0.023000");
+    ASSERT_LINE("crm_up_seconds_count{service=\"svc\",upstream=\"a\"} 2");
+    ASSERT_LINE("crm_up_seconds_bucket{service=\"svc\",upstream=\"b\",le=\"5\"} 0");
+    ASSERT_LINE("crm_up_seconds_bucket{service=\"svc\",upstream=\"b\",le=\"+Inf\"} 1");
+    ASSERT_LINE("crm_plain_seconds_bucket{service=\"svc\",le=\"0.0005\"} 1");
+    ASSERT_LINE("crm_plain_seconds_count{service=\"svc\"} 1");
+    ck_assert_uint_eq(count_lines_starting("crm_up_seconds_bucket{"), 2 * 14);
+
+    /* Bounded like the rest: new label lists past the capacity are dropped. */
+    char labels[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(labels, sizeof(labels), "n=\"%d\"", i);
+        crm_metrics_histogram_observe(m, "crm_many_seconds", "Many.", labels, 0.1);
+    }
+    render();
+    ck_assert_uint_lt(count_lines_starting("crm_many_seconds_count{"), 1000);
+    ASSERT_LINE("crm_up_seconds_count{service=\"svc\",upstream=\"a\"} 2");
+}
+END_TEST
+
 START_TEST(test_large_counter_is_exact)
 {
     for (int i = 0; i < 3; i++)
@@ -326,6 +383,8 @@ static Suite *metrics_suite(void)
     tcase_add_test(tc, test_request_counters_and_histogram);
     tcase_add_test(tc, test_bucket_bounds_are_inclusive);
     tcase_add_test(tc, test_counters_and_gauges);
+    tcase_add_test(tc, test_labelled_counters_share_one_header);
+    tcase_add_test(tc, test_named_histograms);
     tcase_add_test(tc, test_large_counter_is_exact);
     tcase_add_test(tc, test_concurrent_observes_sum_exactly);
     tcase_add_test(tc, test_registry_is_bounded);

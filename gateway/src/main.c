@@ -1,8 +1,8 @@
-/* crm-gateway: the single entry point of the API. Wiring only: settings, upstreams, routes,
- * serve, shut down. */
+/* crm-gateway: the single entry point of the API. Wiring only: settings, the gateway's state and
+ * routes (routes.c), readiness of each upstream group, serve, shut down. */
 #include "crm/log.h"
 #include "crm/service.h"
-#include "upstreams.h"
+#include "routes.h"
 
 #include <stdlib.h>
 
@@ -19,38 +19,46 @@ static const char *const settings_used[] = {
     "CRM_RATE_AUTH_PER_MINUTE",
     "CRM_RATE_API_PER_SECOND",
     "CRM_TRUSTED_PROXIES",
+    "CRM_CORS_ORIGINS",
+    "CRM_UPSTREAM_CONNECT_TIMEOUT_MS",
+    "CRM_UPSTREAM_TIMEOUT_MS",
     "CRM_LOG_LEVEL",
     "CRM_HTTP_THREADS",
     "CRM_HTTP_CONNECTION_TIMEOUT_SECONDS",
     "CRM_HTTP_MAX_CONNECTIONS",
+    "CRM_HTTP_MAX_HEADERS",
     "CRM_SHUTDOWN_GRACE_SECONDS",
     NULL,
 };
 
-/* Upstream groups from CRM_*_URL, each a readiness dependency. One service down still leaves
- * the others' routes working: degraded, not unavailable. */
+/* One service down still leaves the others' routes working: each upstream group is an optional
+ * readiness dependency (degraded, not unavailable). */
 static int gateway_start(crm_service *service)
 {
     char err[256];
-    upstreams *all = calloc(1, sizeof(*all));
-    if (!all)
-        return 1;
-    service->context = all;
-    if (upstreams_init(all, &service->settings, err, sizeof(err)) != 0) {
+    gateway *gw =
+        gateway_new(&service->settings, crm_http_server_metrics(service->http), err, sizeof(err));
+    if (!gw) {
         CRM_LOG_ERROR("configuration error: %s", err);
         return 2;
     }
-    crm_http_server_add_readiness(service->http, "auth", upstream_group_ready, &all->auth, 0);
-    crm_http_server_add_readiness(service->http, "customers", upstream_group_ready, &all->customers,
+    service->context = gw;
+    if (gateway_routes_add(gw, service->http) != 0) {
+        CRM_LOG_ERROR("cannot register the routes");
+        return 1;
+    }
+    crm_http_server_add_readiness(service->http, "auth", upstream_group_ready, &gw->upstreams.auth,
                                   0);
-    crm_http_server_add_readiness(service->http, "cases", upstream_group_ready, &all->cases, 0);
+    crm_http_server_add_readiness(service->http, "customers", upstream_group_ready,
+                                  &gw->upstreams.customers, 0);
+    crm_http_server_add_readiness(service->http, "cases", upstream_group_ready,
+                                  &gw->upstreams.cases, 0);
     return 0;
 }
 
 static void gateway_stop(crm_service *service)
 {
-    upstreams_clean(service->context);
-    free(service->context);
+    gateway_free(service->context);
     service->context = NULL;
 }
 

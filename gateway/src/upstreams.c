@@ -1,10 +1,12 @@
-/* Upstream groups from configuration and their readiness probes. */
+/* Upstream groups from configuration: round-robin picking with a cool-down for instances that
+ * refused, and the readiness probes. */
 #include "upstreams.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int group_init(upstream_group *group, const char *name, const char *variable,
                       const char *list, char *err, size_t err_len)
@@ -20,8 +22,8 @@ static int group_init(upstream_group *group, const char *name, const char *varia
         }
         while (len > 0 && item[len - 1] == '/') /* "http://h:1/" and "http://h:1" are one */
             len--;
-        group->urls[group->count] = strndup(item, len);
-        if (!group->urls[group->count]) {
+        group->instances[group->count].url = strndup(item, len);
+        if (!group->instances[group->count].url) {
             snprintf(err, err_len, "out of memory");
             return -1;
         }
@@ -48,8 +50,10 @@ int upstreams_init(upstreams *all, const crm_settings *settings, char *err, size
 
 static void group_clean(upstream_group *group)
 {
-    for (size_t i = 0; i < group->count; i++)
-        free(group->urls[i]);
+    for (size_t i = 0; i < group->count; i++) {
+        free(group->instances[i].url);
+        group->instances[i].url = NULL;
+    }
     group->count = 0;
 }
 
@@ -60,6 +64,33 @@ void upstreams_clean(upstreams *all)
     group_clean(&all->auth);
     group_clean(&all->customers);
     group_clean(&all->cases);
+}
+
+long long upstream_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+size_t upstream_group_pick(upstream_group *group, long long now_ms,
+                           upstream_instance *order[UPSTREAM_MAX_INSTANCES])
+{
+    size_t picked = 0;
+    if (group->count == 0)
+        return 0;
+    unsigned int start = atomic_fetch_add(&group->next, 1u) % (unsigned int)group->count;
+    for (size_t i = 0; i < group->count; i++) {
+        upstream_instance *instance = &group->instances[(start + i) % group->count];
+        if (atomic_load(&instance->unhealthy_until) <= now_ms)
+            order[picked++] = instance;
+    }
+    return picked;
+}
+
+void upstream_instance_mark_down(upstream_instance *instance, long long now_ms)
+{
+    atomic_store(&instance->unhealthy_until, now_ms + UPSTREAM_COOLDOWN_MS);
 }
 
 static size_t discard_body(char *data, size_t size, size_t count, void *context)
@@ -80,6 +111,7 @@ static int instance_ready(const char *base_url)
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 500L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_PROXY, ""); /* never an http_proxy from the environment */
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
     if (curl_easy_perform(curl) == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -91,7 +123,7 @@ int upstream_group_ready(void *context)
 {
     upstream_group *group = context;
     for (size_t i = 0; i < group->count; i++) {
-        if (instance_ready(group->urls[i]))
+        if (instance_ready(group->instances[i].url))
             return 1;
     }
     return 0;

@@ -1,17 +1,26 @@
-/* The services behind the gateway: one group per service, each a list of instance base URLs. */
+/* The services behind the gateway: one group per service, each a list of instances picked
+ * round-robin, where an instance that refused a connection sits out a short cool-down. */
 #ifndef GATEWAY_UPSTREAMS_H
 #define GATEWAY_UPSTREAMS_H
 
 #include "crm/config.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #define UPSTREAM_MAX_INSTANCES 16
+#define UPSTREAM_COOLDOWN_MS   1000 /* how long an instance that refused is skipped */
+
+typedef struct upstream_instance {
+    char *url;                         /* base URL without a trailing slash, owned */
+    _Atomic long long unhealthy_until; /* monotonic milliseconds; skipped before that */
+} upstream_instance;
 
 typedef struct upstream_group {
-    const char *name; /* "auth", "customers", "cases" */
-    char *urls[UPSTREAM_MAX_INSTANCES];
+    const char *name; /* "auth", "customers", "cases": metrics labels and log lines */
+    upstream_instance instances[UPSTREAM_MAX_INSTANCES];
     size_t count;
+    atomic_uint next; /* round-robin cursor */
 } upstream_group;
 
 typedef struct upstreams {
@@ -22,6 +31,18 @@ typedef struct upstreams {
  * variable in `err`. Release with upstreams_clean. */
 int upstreams_init(upstreams *all, const crm_settings *settings, char *err, size_t err_len);
 void upstreams_clean(upstreams *all);
+
+/* Fills `order` with the instances of `group` to try for one request, healthy ones only, starting
+ * at the next round-robin position; `now_ms` is the monotonic clock in milliseconds. Returns how
+ * many (0: every instance is cooling down). Thread-safe. */
+size_t upstream_group_pick(upstream_group *group, long long now_ms,
+                           upstream_instance *order[UPSTREAM_MAX_INSTANCES]);
+
+/* Makes `instance` sit out UPSTREAM_COOLDOWN_MS from `now_ms`. Thread-safe. */
+void upstream_instance_mark_down(upstream_instance *instance, long long now_ms);
+
+/* The monotonic clock in milliseconds, as the two functions above expect it. */
+long long upstream_now_ms(void);
 
 /* Readiness check for one group (fits crm_readiness_check): 1 when at least one instance's
  * /healthz answers 200 within 500 ms. Liveness, not readiness: an instance's own /readyz speaks

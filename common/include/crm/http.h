@@ -61,6 +61,16 @@ int crm_http_server_add_readiness(crm_http_server *server, const char *name,
  * every route but public ones answers 401. */
 void crm_http_server_set_keyring(crm_http_server *server, const crm_jwt_keyring *keys);
 
+/* Called with every answer a route, the token check (401, 403) or the 404 and 405 fallbacks
+ * produce, just before it is sent: the gateway adds its CORS headers there. Runs on the worker
+ * thread that answered; must not block. */
+typedef void (*crm_http_response_hook)(const struct _u_request *request,
+                                       struct _u_response *response, void *context);
+
+/* Sets the response hook (NULL removes it). Call before crm_http_server_start. */
+void crm_http_server_set_response_hook(crm_http_server *server, crm_http_response_hook hook,
+                                       void *context);
+
 /* The verified identity of the current request (valid inside a handler), or NULL when the route
  * is public or no token came with an optional one. */
 const crm_principal *crm_http_principal(void);
@@ -108,7 +118,8 @@ int crm_http_if_match_or_reply(const struct _u_request *request, struct _u_respo
  * tag, else the version (for conditional writes that compare in the database). */
 long long crm_http_if_match_version(const struct _u_request *request);
 
-/* When If-None-Match holds "<version>" (or `*`), answers 304 with the ETag and returns 1. */
+/* When If-None-Match holds "<version>" or W/"<version>" (the weak comparison RFC 9110 asks for
+ * here) or `*`, answers 304 with the ETag and returns 1. */
 int crm_http_not_modified(const struct _u_request *request, struct _u_response *response,
                           long long version);
 

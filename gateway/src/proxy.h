@@ -1,0 +1,52 @@
+/* Forwarding one request to an upstream group over libcurl easy handles kept per worker thread,
+ * so the TCP connections to each instance stay open and are reused (never one per request).
+ *
+ * Retries: a request moves on to the group's next instance only when it was never sent (the
+ * connection was refused or could not be made); such an instance sits out a short cool-down.
+ * Once a request may have reached an instance it is never replayed elsewhere, and a write
+ * (anything but GET, HEAD, OPTIONS) is not even replayed by libcurl itself on a fresh connection
+ * to the same instance, which libcurl would otherwise do when a reused connection dies without
+ * answering. */
+#ifndef GATEWAY_PROXY_H
+#define GATEWAY_PROXY_H
+
+#include "crm/config.h"
+#include "crm/metrics.h"
+#include "upstreams.h"
+
+#include <stddef.h>
+
+struct _u_request;
+struct _u_response;
+
+#define PROXY_MAX_RESPONSE (16 * 1024 * 1024) /* a larger upstream answer is a 502 */
+
+typedef struct proxy proxy;
+
+/* What to forward: the request as ulfius parsed it, plus what the gateway decided about it. */
+typedef struct proxy_request {
+    const struct _u_request *request;
+    const char *forwarded_for; /* the X-Forwarded-For to send */
+    int peer_trusted;          /* keeps the client's other X-Forwarded-* headers */
+} proxy_request;
+
+/* Creates the forwarder: timeouts from CRM_UPSTREAM_CONNECT_TIMEOUT_MS and
+ * CRM_UPSTREAM_TIMEOUT_MS; idle connections are dropped before CRM_HTTP_CONNECTION_TIMEOUT_SECONDS
+ * (the services' own idle limit) so a reused connection is not one the service is closing;
+ * `connections` is how many idle connections one worker keeps (one per upstream instance).
+ * Counters and latency go to `metrics` (borrowed). Returns NULL when out of memory. */
+proxy *proxy_new(const crm_settings *settings, crm_metrics *metrics, size_t connections);
+
+/* Releases the forwarder; accepts NULL. Call after the HTTP workers have ended: each worker's
+ * handle (and its connections) is released when its thread exits. */
+void proxy_free(proxy *forwarder);
+
+/* Forwards `forward` to `group` and answers `response` with the upstream's status, headers
+ * (hop-by-hop ones removed) and body, or with a problem: 503 when every instance is cooling
+ * down, 502 when every instance refused or the exchange failed after sending, 504 when
+ * CRM_UPSTREAM_TIMEOUT_MS ran out (it bounds the whole call, failovers included). Method, path and
+ * query go upstream exactly as received. Call from an HTTP worker thread. */
+void proxy_forward(proxy *forwarder, upstream_group *group, const proxy_request *forward,
+                   struct _u_response *response);
+
+#endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: Debian packages, FerretDB (built through
-# the Go module proxy) and the Kafka jars (from Maven Central). Downloads and builds are cached
-# under $CRM_CACHE (default ~/.cache/crm), never in the checkout; a second run does nothing.
+# the Go module proxy), the Kafka jars (from Maven Central) and newman (from npm). Downloads and
+# builds are cached under $CRM_CACHE (default ~/.cache/crm), never in the checkout; a second run
+# does nothing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/versions.sh"
@@ -9,7 +10,7 @@ CRM_CACHE=${CRM_CACHE:-$HOME/.cache/crm}
 mkdir -p "$CRM_CACHE"
 CRM_CACHE=$(cd "$CRM_CACHE" && pwd)
 
-steps=4
+steps=5
 step() { printf '[deps %d/%d] %s\n' "$1" "$steps" "$2"; }
 fail() { printf 'deps: %s\n' "$*" >&2; exit 1; }
 
@@ -32,6 +33,8 @@ done
 # A JDK or Maven installed outside apt (a tarball, sdkman) is as good as Debian's.
 if command -v java >/dev/null; then missing=("${missing[@]/openjdk-17-jre-headless/}"); fi
 if command -v mvn >/dev/null; then missing=("${missing[@]/maven/}"); fi
+# Node.js (newman) likewise; Debian 12's nodejs 18 is new enough when there is none.
+if ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 read -r -a missing <<<"${missing[*]}"
 if ((${#missing[@]} == 0)); then
     echo "           all ${#debian_packages[@]} present"
@@ -98,5 +101,32 @@ else
         fail "Maven could not fetch Kafka $KAFKA_VERSION (is Maven Central reachable?); see $CRM_CACHE/kafka/maven.log"
     touch "$kafka_dir/complete"
     echo "           fetched: $(ls "$kafka_dir/libs" | wc -l) jars"
+fi
+
+# ---- 5. newman ---------------------------------------------------------------------------------
+# The runner of the Postman collection (tests/postman), from npm into the cache. Node.js comes
+# from step 1 (Debian's nodejs) when the machine has none.
+newman_version=6.2.2
+step 5 "newman $newman_version (npm; runs the Postman collection)"
+npm_dir=$CRM_CACHE/npm
+newman_bin=$npm_dir/node_modules/.bin/newman
+newman_installed() {
+    [[ -x $newman_bin ]] &&
+        [[ $(jq -r .version "$npm_dir/node_modules/newman/package.json" 2>/dev/null) == "$newman_version" ]]
+}
+if newman_installed; then
+    echo "           cached: $newman_bin"
+else
+    node_help="install Node.js 18 or newer with npm (nodejs.org, or NodeSource's Debian packages), put node and npm on PATH, then run 'make deps' again"
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        fail "node or npm is missing: $node_help"
+    fi
+    node_major=$(node -p 'process.versions.node.split(".")[0]')
+    ((node_major >= 18)) || fail "Node.js $(node --version) is too old for newman $newman_version: $node_help"
+    mkdir -p "$npm_dir"
+    npm install --prefix "$npm_dir" --no-audit --no-fund "newman@$newman_version" >"$npm_dir/install.log" 2>&1 ||
+        fail "npm could not install newman $newman_version (is the npm registry reachable?); see $npm_dir/install.log"
+    newman_installed || fail "npm finished but $newman_bin is not newman $newman_version; see $npm_dir/install.log"
+    echo "           installed: $newman_bin"
 fi
 echo "deps: ready (cache: $CRM_CACHE)"

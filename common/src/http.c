@@ -6,6 +6,7 @@
 #include "crm/log.h"
 #include "crm/metrics.h"
 #include "crm/problem.h"
+#include "crm/query.h"
 #include "crm/util.h"
 
 #include <arpa/inet.h>
@@ -344,6 +345,16 @@ int crm_http_read_json_or_reply(const struct _u_request *request, struct _u_resp
         return -1;
     }
     return 0;
+}
+
+const char *crm_http_path_id_or_reply(const struct _u_request *request,
+                                      struct _u_response *response, const char *name)
+{
+    const char *id = u_map_get(request->map_url, name);
+    if (id && crm_id_valid(id))
+        return id;
+    crm_problem_send(response, CRM_PROBLEM_BAD_PARAMETER, "%s must be 24 hexadecimal digits", name);
+    return NULL;
 }
 
 /* ---- conditional requests ---- */

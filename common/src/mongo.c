@@ -132,3 +132,65 @@ int crm_mongo_ping(void *context)
         CRM_LOG_DEBUG("mongodb ping failed: domain %u code %u", error.domain, error.code);
     return ok ? 1 : 0;
 }
+
+crm_mongo_session crm_mongo_session_open(crm_mongo *mongo, const char *collection)
+{
+    crm_mongo_session session = {mongo, crm_mongo_pop(mongo), NULL};
+    session.collection = crm_mongo_collection(mongo, session.client, collection);
+    return session;
+}
+
+void crm_mongo_session_close(crm_mongo_session *session)
+{
+    mongoc_collection_destroy(session->collection);
+    crm_mongo_push(session->mongo, session->client);
+}
+
+crm_store_status crm_store_failure(const bson_error_t *error, const char *what)
+{
+    if (error->code == 11000)
+        return CRM_STORE_DUPLICATE;
+    CRM_LOG_WARN("mongodb %s failed: domain %u code %u", what, error->domain, error->code);
+    return CRM_STORE_UNAVAILABLE;
+}
+
+static void append_sort_value(bson_t *doc, const char *key, const crm_list_params *list)
+{
+    if (json_is_integer(list->after_value))
+        BSON_APPEND_DATE_TIME(doc, key, json_integer_value(list->after_value));
+    else
+        BSON_APPEND_UTF8(doc, key, json_string_value(list->after_value));
+}
+
+void crm_mongo_append_keyset(bson_t *filter, const crm_list_params *list)
+{
+    const char *op = list->descending ? "$lt" : "$gt";
+    bson_oid_t oid;
+    bson_t or, beyond, beyond_value, tie, tie_id;
+    if (!list->after_value)
+        return;
+    bson_oid_init_from_string(&oid, list->after_id);
+    bson_append_array_begin(filter, "$or", -1, & or);
+    bson_append_document_begin(& or, "0", -1, &beyond);
+    bson_append_document_begin(&beyond, list->sort_field, -1, &beyond_value);
+    append_sort_value(&beyond_value, op, list);
+    bson_append_document_end(&beyond, &beyond_value);
+    bson_append_document_end(& or, &beyond);
+    bson_append_document_begin(& or, "1", -1, &tie);
+    append_sort_value(&tie, list->sort_field, list);
+    bson_append_document_begin(&tie, "_id", -1, &tie_id);
+    BSON_APPEND_OID(&tie_id, op, &oid);
+    bson_append_document_end(&tie, &tie_id);
+    bson_append_document_end(& or, &tie);
+    bson_append_array_end(filter, & or);
+}
+
+void crm_mongo_append_page(bson_t *opts, const crm_list_params *list)
+{
+    bson_t sort;
+    BSON_APPEND_INT64(opts, "limit", list->limit + 1);
+    bson_append_document_begin(opts, "sort", -1, &sort);
+    BSON_APPEND_INT32(&sort, list->sort_field, list->descending ? -1 : 1);
+    BSON_APPEND_INT32(&sort, "_id", list->descending ? -1 : 1);
+    bson_append_document_end(opts, &sort);
+}

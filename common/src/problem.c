@@ -97,3 +97,11 @@ int crm_problem_send_validation(struct _u_response *response, json_t *errors)
     json_object_set_new(problem, "errors", errors);
     return send_problem(response, CRM_PROBLEM_VALIDATION, problem);
 }
+
+int crm_problem_send_store(struct _u_response *response, crm_store_status status)
+{
+    if (status == CRM_STORE_UNAVAILABLE)
+        return crm_problem_send(response, CRM_PROBLEM_SERVICE_UNAVAILABLE,
+                                "the database is unavailable; try again shortly");
+    return crm_problem_send(response, CRM_PROBLEM_INTERNAL, "unexpected store status %d", status);
+}

@@ -106,6 +106,11 @@ int crm_http_send_json(struct _u_response *response, unsigned int status, json_t
 int crm_http_send_json_typed(struct _u_response *response, unsigned int status, json_t *body,
                              const char *content_type);
 
+/* The path parameter `name` (":id") when it is a valid id (24 lowercase hex digits), else
+ * NULL after answering 400 bad-parameter. */
+const char *crm_http_path_id_or_reply(const struct _u_request *request,
+                                      struct _u_response *response, const char *name);
+
 /* Sets `ETag: "<version>"` (strong). */
 void crm_http_set_etag(struct _u_response *response, long long version);
 

@@ -3,8 +3,20 @@
 #ifndef CRM_MONGO_H
 #define CRM_MONGO_H
 
+#include "crm/query.h"
+
 #include <mongoc/mongoc.h>
 #include <stddef.h>
+
+/* What a store function tells its caller; routes map it to HTTP with crm_problem_send_store. */
+typedef enum crm_store_status {
+    CRM_STORE_OK = 0,
+    CRM_STORE_NOT_FOUND,   /* no such document (or not in the state asked for) */
+    CRM_STORE_DUPLICATE,   /* a unique index refused the write */
+    CRM_STORE_CONFLICT,    /* the document changed since it was read (version) */
+    CRM_STORE_REUSED,      /* a one-time thing (a refresh token) used again */
+    CRM_STORE_UNAVAILABLE, /* the database did not answer */
+} crm_store_status;
 
 typedef struct crm_mongo crm_mongo;
 
@@ -23,6 +35,28 @@ void crm_mongo_push(crm_mongo *mongo, mongoc_client_t *client);
  * caller destroys the collection, then pushes the client. */
 mongoc_collection_t *crm_mongo_collection(crm_mongo *mongo, mongoc_client_t *client,
                                           const char *name);
+
+/* One operation's client and collection, popped from and pushed back to the pool. */
+typedef struct crm_mongo_session {
+    crm_mongo *mongo;
+    mongoc_client_t *client;
+    mongoc_collection_t *collection;
+} crm_mongo_session;
+
+crm_mongo_session crm_mongo_session_open(crm_mongo *mongo, const char *collection);
+void crm_mongo_session_close(crm_mongo_session *session);
+
+/* The status of a failed operation: CRM_STORE_DUPLICATE for error 11000, else (logged without
+ * the server's text) CRM_STORE_UNAVAILABLE. */
+crm_store_status crm_store_failure(const bson_error_t *error, const char *what);
+
+/* Appends the keyset condition that continues a list after the cursor's row:
+ * {$or: [{F: {$lt: v}}, {F: v, _id: {$lt: id}}]} descending ($gt ascending). Integer cursor
+ * values are BSON dates (created_at, updated_at). Nothing when the list has no cursor. */
+void crm_mongo_append_keyset(bson_t *filter, const crm_list_params *list);
+
+/* Appends {sort: {F: ±1, _id: ±1}, limit: list->limit + 1} to find options. */
+void crm_mongo_append_page(bson_t *opts, const crm_list_params *list);
 
 /* Creates the index `name` on `collection` over `keys` (e.g. {"username": 1}) if it does not
  * exist; `unique` makes duplicates fail with error 11000. Returns 0, or -1 with `error` set.

@@ -2,6 +2,8 @@
 #ifndef CRM_PROBLEM_H
 #define CRM_PROBLEM_H
 
+#include "crm/mongo.h"
+
 #include <jansson.h>
 
 struct _u_response;
@@ -49,5 +51,9 @@ int crm_problem_send(struct _u_response *response, crm_problem_kind kind, const 
 /* Answers 422 with `errors` (one entry per bad field; the reference is stolen) and a detail
  * that counts them. Returns U_CALLBACK_COMPLETE. */
 int crm_problem_send_validation(struct _u_response *response, json_t *errors);
+
+/* Answers a store failure: 503 when the database is unavailable, else 500 (a status the
+ * caller should have handled). Returns U_CALLBACK_COMPLETE. */
+int crm_problem_send_store(struct _u_response *response, crm_store_status status);
 
 #endif

@@ -24,7 +24,7 @@ int auth_stopping(crm_service *service)
 static int store_wait_prepared(crm_mongo *mongo)
 {
     int warned = 0;
-    while (auth_store_prepare(mongo) != STORE_OK) {
+    while (auth_store_prepare(mongo) != CRM_STORE_OK) {
         if (auth_stopping(NULL))
             return 1;
         if (!warned++)
@@ -47,8 +47,8 @@ static int bootstrap_admin(crm_service *service)
         return 2;
     }
     for (;;) {
-        store_status found = user_store_find_by_username(service->mongo, u.username, &u);
-        if (found == STORE_OK) {
+        crm_store_status found = user_store_find_by_username(service->mongo, u.username, &u);
+        if (found == CRM_STORE_OK) {
             if (strcmp(u.role, "admin") == 0) {
                 status = 0;
             } else {
@@ -58,7 +58,7 @@ static int bootstrap_admin(crm_service *service)
             }
             goto done;
         }
-        if (found != STORE_NOT_FOUND) {
+        if (found != CRM_STORE_NOT_FOUND) {
             status = 1;
             goto done;
         }
@@ -77,13 +77,13 @@ static int bootstrap_admin(crm_service *service)
         snprintf(u.role, sizeof(u.role), "admin");
         u.created_at = u.updated_at = crm_time_now_ms();
         u.version = 1;
-        store_status inserted = user_store_insert(service->mongo, &u);
-        if (inserted == STORE_OK) {
+        crm_store_status inserted = user_store_insert(service->mongo, &u);
+        if (inserted == CRM_STORE_OK) {
             CRM_LOG_INFO("bootstrap admin %s created", u.username);
             status = 0;
             goto done;
         }
-        if (inserted != STORE_DUPLICATE) { /* another replica may have won: look again */
+        if (inserted != CRM_STORE_DUPLICATE) { /* another replica may have won: look again */
             status = 1;
             goto done;
         }

@@ -22,14 +22,6 @@
 
 static crm_service *service; /* set once by auth_routes_add, read-only afterwards */
 
-static int reply_store_failure(struct _u_response *response, store_status status)
-{
-    if (status == STORE_UNAVAILABLE)
-        return crm_problem_send(response, CRM_PROBLEM_SERVICE_UNAVAILABLE,
-                                "the database is unavailable; try again shortly");
-    return crm_problem_send(response, CRM_PROBLEM_INTERNAL, "unexpected store status %d", status);
-}
-
 static int reply_user(struct _u_response *response, unsigned int status, const user *u)
 {
     json_t *body = user_to_json(u);
@@ -45,9 +37,9 @@ static int reply_token_pair(struct _u_response *response, const user *u, const c
     char refresh[REFRESH_TOKEN_LEN], digest[REFRESH_DIGEST_LEN];
     refresh_token_new(refresh, digest);
     long long expires = crm_time_now_ms() + service->settings.refresh_ttl_seconds * 1000LL;
-    store_status status = refresh_store_insert(service->mongo, digest, u->id, family, expires);
-    if (status != STORE_OK)
-        return reply_store_failure(response, status);
+    crm_store_status status = refresh_store_insert(service->mongo, digest, u->id, family, expires);
+    if (status != CRM_STORE_OK)
+        return crm_problem_send_store(response, status);
     char *access = access_token_issue(u);
     if (!access)
         return crm_problem_send(response, CRM_PROBLEM_INTERNAL, "could not sign a token");
@@ -122,11 +114,11 @@ static int handle_register(const struct _u_request *request, struct _u_response 
     u.password_hash = strdup(hash);
     sodium_memzero(hash, sizeof(hash));
 
-    store_status status = user_store_insert(service->mongo, &u);
-    if (status == STORE_DUPLICATE) {
+    crm_store_status status = user_store_insert(service->mongo, &u);
+    if (status == CRM_STORE_DUPLICATE) {
         crm_problem_send(response, CRM_PROBLEM_CONFLICT, "the username %s is taken", u.username);
-    } else if (status != STORE_OK) {
-        reply_store_failure(response, status);
+    } else if (status != CRM_STORE_OK) {
+        crm_problem_send_store(response, status);
     } else {
         char location[64];
         snprintf(location, sizeof(location), "/api/users/%s", u.id);
@@ -153,10 +145,11 @@ static int throttled_or_reply(struct _u_response *response, const char *key, lon
 {
     long long times[LOGIN_MAX_FAILURES * 2];
     size_t count = 0;
-    store_status status = login_failures_recent(service->mongo, key, now - LOGIN_WINDOW_MS, times,
-                                                sizeof(times) / sizeof(times[0]), &count);
-    if (status != STORE_OK) {
-        reply_store_failure(response, status);
+    crm_store_status status =
+        login_failures_recent(service->mongo, key, now - LOGIN_WINDOW_MS, times,
+                              sizeof(times) / sizeof(times[0]), &count);
+    if (status != CRM_STORE_OK) {
+        crm_problem_send_store(response, status);
         return -1;
     }
     if (count < LOGIN_MAX_FAILURES)
@@ -187,16 +180,16 @@ static int handle_login(const struct _u_request *request, struct _u_response *re
     if (throttled_or_reply(response, key, now) != 0)
         goto done;
 
-    store_status status = STORE_NOT_FOUND;
+    crm_store_status status = CRM_STORE_NOT_FOUND;
     if (username_normalize(body_string(body, "username"), username) == 0)
         status = user_store_find_by_username(service->mongo, username, &u);
-    if (status != STORE_OK && status != STORE_NOT_FOUND) {
-        reply_store_failure(response, status);
+    if (status != CRM_STORE_OK && status != CRM_STORE_NOT_FOUND) {
+        crm_problem_send_store(response, status);
         goto done;
     }
     /* Unknown, wrong and disabled cost one Argon2 verification each and answer alike. */
-    int valid =
-        password_verify(status == STORE_OK ? u.password_hash : NULL, body_string(body, "password"));
+    int valid = password_verify(status == CRM_STORE_OK ? u.password_hash : NULL,
+                                body_string(body, "password"));
     if (!valid || u.disabled) {
         login_failures_record(service->mongo, key, now, now - LOGIN_WINDOW_MS);
         crm_problem_send(response, CRM_PROBLEM_UNAUTHORIZED, "invalid username or password");
@@ -231,25 +224,26 @@ static int handle_refresh(const struct _u_request *request, struct _u_response *
     refresh_token_digest(body_string(body, "refresh_token"), digest);
     json_decref(body);
 
-    store_status status = refresh_store_spend(service->mongo, digest, crm_time_now_ms(), &record);
-    if (status == STORE_REUSED) {
+    crm_store_status status =
+        refresh_store_spend(service->mongo, digest, crm_time_now_ms(), &record);
+    if (status == CRM_STORE_REUSED) {
         /* A spent token came back: someone holds a copy. End the whole login. */
         refresh_store_revoke_family(service->mongo, record.family);
         CRM_LOG_WARN("refresh token reused: session of user %s revoked", record.user_id);
         return crm_problem_send(response, CRM_PROBLEM_UNAUTHORIZED, "the refresh token is invalid");
     }
-    if (status == STORE_NOT_FOUND)
+    if (status == CRM_STORE_NOT_FOUND)
         return crm_problem_send(response, CRM_PROBLEM_UNAUTHORIZED, "the refresh token is invalid");
-    if (status != STORE_OK)
-        return reply_store_failure(response, status);
+    if (status != CRM_STORE_OK)
+        return crm_problem_send_store(response, status);
     status = user_store_find_by_id(service->mongo, record.user_id, &u);
-    if (status == STORE_OK && !u.disabled) {
+    if (status == CRM_STORE_OK && !u.disabled) {
         reply_token_pair(response, &u, record.family);
-    } else if (status == STORE_OK || status == STORE_NOT_FOUND) {
+    } else if (status == CRM_STORE_OK || status == CRM_STORE_NOT_FOUND) {
         refresh_store_revoke_family(service->mongo, record.family);
         crm_problem_send(response, CRM_PROBLEM_UNAUTHORIZED, "the refresh token is invalid");
     } else {
-        reply_store_failure(response, status);
+        crm_problem_send_store(response, status);
     }
     user_clean(&u);
     return U_CALLBACK_COMPLETE;
@@ -267,11 +261,11 @@ static int handle_logout(const struct _u_request *request, struct _u_response *r
         return U_CALLBACK_COMPLETE;
     refresh_token_digest(body_string(body, "refresh_token"), digest);
     json_decref(body);
-    store_status status = refresh_store_find(service->mongo, digest, &record);
-    if (status == STORE_OK || status == STORE_REUSED)
+    crm_store_status status = refresh_store_find(service->mongo, digest, &record);
+    if (status == CRM_STORE_OK || status == CRM_STORE_REUSED)
         status = refresh_store_revoke_family(service->mongo, record.family);
-    if (status == STORE_UNAVAILABLE)
-        return reply_store_failure(response, status);
+    if (status == CRM_STORE_UNAVAILABLE)
+        return crm_problem_send_store(response, status);
     ulfius_set_empty_body_response(response, 204);
     return U_CALLBACK_COMPLETE;
 }
@@ -282,11 +276,11 @@ static int reply_user_by_id(const struct _u_request *request, struct _u_response
                             const char *id)
 {
     user u = {0};
-    store_status status = user_store_find_by_id(service->mongo, id, &u);
-    if (status == STORE_NOT_FOUND)
+    crm_store_status status = user_store_find_by_id(service->mongo, id, &u);
+    if (status == CRM_STORE_NOT_FOUND)
         crm_problem_send(response, CRM_PROBLEM_NOT_FOUND, "no user with id %s", id);
-    else if (status != STORE_OK)
-        reply_store_failure(response, status);
+    else if (status != CRM_STORE_OK)
+        crm_problem_send_store(response, status);
     else if (!crm_http_not_modified(request, response, u.version))
         reply_user(response, 200, &u);
     user_clean(&u);
@@ -390,9 +384,9 @@ static int handle_users_list(const struct _u_request *request, struct _u_respons
         crm_problem_send(response, CRM_PROBLEM_BAD_PARAMETER, "%s", err);
         goto done;
     }
-    store_status status = user_store_list(service->mongo, &list, &filters, &rows, &count);
-    if (status != STORE_OK) {
-        reply_store_failure(response, status);
+    crm_store_status status = user_store_list(service->mongo, &list, &filters, &rows, &count);
+    if (status != CRM_STORE_OK) {
+        crm_problem_send_store(response, status);
         goto done;
     }
     json_t *data = json_array();
@@ -419,21 +413,11 @@ done:
     return U_CALLBACK_COMPLETE;
 }
 
-/* The :id of the path, or NULL after answering 400. */
-static const char *path_id_or_reply(const struct _u_request *request, struct _u_response *response)
-{
-    const char *id = u_map_get(request->map_url, "id");
-    if (id && crm_id_valid(id))
-        return id;
-    crm_problem_send(response, CRM_PROBLEM_BAD_PARAMETER, "the id must be 24 hexadecimal digits");
-    return NULL;
-}
-
 static int handle_user_get(const struct _u_request *request, struct _u_response *response,
                            void *user_data)
 {
     (void)user_data;
-    const char *id = path_id_or_reply(request, response);
+    const char *id = crm_http_path_id_or_reply(request, response, "id");
     return id ? reply_user_by_id(request, response, id) : U_CALLBACK_COMPLETE;
 }
 
@@ -446,7 +430,7 @@ static int handle_user_patch(const struct _u_request *request, struct _u_respons
     json_t *body = NULL;
     user_patch patch = {0};
     user u = {0};
-    const char *id = path_id_or_reply(request, response);
+    const char *id = crm_http_path_id_or_reply(request, response, "id");
     if (!id || crm_http_read_json_or_reply(request, response, 1, &body) != 0)
         return U_CALLBACK_COMPLETE;
     json_t *errors = json_array();
@@ -464,13 +448,13 @@ static int handle_user_patch(const struct _u_request *request, struct _u_respons
     }
     for (int attempt = 0; attempt < USER_UPDATE_ATTEMPTS; attempt++) {
         user_clean(&u);
-        store_status status = user_store_find_by_id(service->mongo, id, &u);
-        if (status == STORE_NOT_FOUND) {
+        crm_store_status status = user_store_find_by_id(service->mongo, id, &u);
+        if (status == CRM_STORE_NOT_FOUND) {
             crm_problem_send(response, CRM_PROBLEM_NOT_FOUND, "no user with id %s", id);
             goto done;
         }
-        if (status != STORE_OK) {
-            reply_store_failure(response, status);
+        if (status != CRM_STORE_OK) {
+            crm_problem_send_store(response, status);
             goto done;
         }
         if (crm_http_if_match_or_reply(request, response, u.version) != 0)
@@ -483,13 +467,13 @@ static int handle_user_patch(const struct _u_request *request, struct _u_respons
         u.version++;
         u.updated_at = crm_time_now_ms();
         status = user_store_update(service->mongo, &u, read_version);
-        if (status == STORE_OK) {
+        if (status == CRM_STORE_OK) {
             reply_user(response, 200, &u);
             CRM_LOG_INFO("user %s changed to version %lld", u.id, u.version);
             goto done;
         }
-        if (status != STORE_CONFLICT) {
-            reply_store_failure(response, status);
+        if (status != CRM_STORE_CONFLICT) {
+            crm_problem_send_store(response, status);
             goto done;
         }
         /* Changed underneath: with If-Match the next read answers 412; without, apply again. */

@@ -12,35 +12,7 @@
 #define FAILURES "login_failures"
 #define SPENDS   "refresh_spends"
 
-/* One client per operation, as the pool example does. */
-typedef struct session {
-    crm_mongo *mongo;
-    mongoc_client_t *client;
-    mongoc_collection_t *collection;
-} session;
-
-static session session_open(crm_mongo *mongo, const char *collection)
-{
-    session s = {mongo, crm_mongo_pop(mongo), NULL};
-    s.collection = crm_mongo_collection(mongo, s.client, collection);
-    return s;
-}
-
-static void session_close(session *s)
-{
-    mongoc_collection_destroy(s->collection);
-    crm_mongo_push(s->mongo, s->client);
-}
-
-static store_status failure(const bson_error_t *error, const char *what)
-{
-    if (error->code == 11000)
-        return STORE_DUPLICATE;
-    CRM_LOG_WARN("mongodb %s failed: domain %u code %u", what, error->domain, error->code);
-    return STORE_UNAVAILABLE;
-}
-
-store_status auth_store_prepare(crm_mongo *mongo)
+crm_store_status auth_store_prepare(crm_mongo *mongo)
 {
     bson_error_t error;
     bson_t *username = BCON_NEW("username", BCON_INT32(1));
@@ -55,7 +27,7 @@ store_status auth_store_prepare(crm_mongo *mongo)
     bson_destroy(family);
     bson_destroy(failures);
     bson_destroy(created);
-    return ok ? STORE_OK : failure(&error, "index creation");
+    return ok ? CRM_STORE_OK : crm_store_failure(&error, "index creation");
 }
 
 /* ---- users ---- */
@@ -101,7 +73,7 @@ static void user_from_bson(const bson_t *doc, user *u)
     }
 }
 
-store_status user_store_insert(crm_mongo *mongo, user *u)
+crm_store_status user_store_insert(crm_mongo *mongo, user *u)
 {
     bson_error_t error;
     bson_oid_t oid;
@@ -111,72 +83,72 @@ store_status user_store_insert(crm_mongo *mongo, user *u)
         BCON_NEW("_id", BCON_OID(&oid), "username", BCON_UTF8(u->username), "password_hash",
                  BCON_UTF8(u->password_hash), "created_at", BCON_DATE_TIME(u->created_at));
     user_append_fields(doc, u);
-    session s = session_open(mongo, USERS);
+    crm_mongo_session s = crm_mongo_session_open(mongo, USERS);
     bool ok = mongoc_collection_insert_one(s.collection, doc, NULL, NULL, &error);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     bson_destroy(doc);
-    return ok ? STORE_OK : failure(&error, "user insert");
+    return ok ? CRM_STORE_OK : crm_store_failure(&error, "user insert");
 }
 
-static store_status user_find(crm_mongo *mongo, const bson_t *filter, user *out)
+static crm_store_status user_find(crm_mongo *mongo, const bson_t *filter, user *out)
 {
     bson_error_t error;
     const bson_t *doc = NULL;
-    store_status status = STORE_NOT_FOUND;
+    crm_store_status status = CRM_STORE_NOT_FOUND;
     bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
-    session s = session_open(mongo, USERS);
+    crm_mongo_session s = crm_mongo_session_open(mongo, USERS);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, opts, NULL);
     if (mongoc_cursor_next(cursor, &doc)) {
         user_from_bson(doc, out);
-        status = STORE_OK;
+        status = CRM_STORE_OK;
     } else if (mongoc_cursor_error(cursor, &error)) {
-        status = failure(&error, "user find");
+        status = crm_store_failure(&error, "user find");
     }
     mongoc_cursor_destroy(cursor);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     bson_destroy(opts);
     return status;
 }
 
-store_status user_store_find_by_username(crm_mongo *mongo, const char *username, user *out)
+crm_store_status user_store_find_by_username(crm_mongo *mongo, const char *username, user *out)
 {
     bson_t *filter = BCON_NEW("username", BCON_UTF8(username));
-    store_status status = user_find(mongo, filter, out);
+    crm_store_status status = user_find(mongo, filter, out);
     bson_destroy(filter);
     return status;
 }
 
-store_status user_store_find_by_id(crm_mongo *mongo, const char *id, user *out)
+crm_store_status user_store_find_by_id(crm_mongo *mongo, const char *id, user *out)
 {
     bson_oid_t oid;
     bson_oid_init_from_string(&oid, id);
     bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
-    store_status status = user_find(mongo, filter, out);
+    crm_store_status status = user_find(mongo, filter, out);
     bson_destroy(filter);
     return status;
 }
 
-static store_status update_one(crm_mongo *mongo, const char *collection, const bson_t *filter,
-                               const bson_t *update)
+static crm_store_status update_one(crm_mongo *mongo, const char *collection, const bson_t *filter,
+                                   const bson_t *update)
 {
     bson_error_t error;
     bson_t reply;
-    session s = session_open(mongo, collection);
+    crm_mongo_session s = crm_mongo_session_open(mongo, collection);
     bool ok = mongoc_collection_update_one(s.collection, filter, update, NULL, &reply, &error);
-    store_status status = STORE_OK;
+    crm_store_status status = CRM_STORE_OK;
     if (!ok) {
-        status = failure(&error, "update");
+        status = crm_store_failure(&error, "update");
     } else {
         bson_iter_t it;
         if (bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) == 0)
-            status = STORE_NOT_FOUND;
+            status = CRM_STORE_NOT_FOUND;
     }
     bson_destroy(&reply);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     return status;
 }
 
-store_status user_store_update(crm_mongo *mongo, const user *u, long long expected_version)
+crm_store_status user_store_update(crm_mongo *mongo, const user *u, long long expected_version)
 {
     bson_oid_t oid;
     bson_t fields = BSON_INITIALIZER;
@@ -184,69 +156,38 @@ store_status user_store_update(crm_mongo *mongo, const user *u, long long expect
     bson_t *filter = BCON_NEW("_id", BCON_OID(&oid), "version", BCON_INT64(expected_version));
     user_append_fields(&fields, u);
     bson_t *update = BCON_NEW("$set", BCON_DOCUMENT(&fields));
-    store_status status = update_one(mongo, USERS, filter, update);
+    crm_store_status status = update_one(mongo, USERS, filter, update);
     bson_destroy(update);
     bson_destroy(&fields);
     bson_destroy(filter);
-    return status == STORE_NOT_FOUND ? STORE_CONFLICT : status;
+    return status == CRM_STORE_NOT_FOUND ? CRM_STORE_CONFLICT : status;
 }
 
-store_status user_store_set_password_hash(crm_mongo *mongo, const char *id, const char *hash)
+crm_store_status user_store_set_password_hash(crm_mongo *mongo, const char *id, const char *hash)
 {
     bson_oid_t oid;
     bson_oid_init_from_string(&oid, id);
     bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
     bson_t *update = BCON_NEW("$set", "{", "password_hash", BCON_UTF8(hash), "}");
-    store_status status = update_one(mongo, USERS, filter, update);
+    crm_store_status status = update_one(mongo, USERS, filter, update);
     bson_destroy(update);
     bson_destroy(filter);
     return status;
 }
 
-/* Appends the cursor's sort value as stored: created_at/updated_at are dates. */
-static void append_sort_value(bson_t *doc, const char *key, const crm_list_params *list)
-{
-    if (json_is_integer(list->after_value))
-        BSON_APPEND_DATE_TIME(doc, key, json_integer_value(list->after_value));
-    else
-        BSON_APPEND_UTF8(doc, key, json_string_value(list->after_value));
-}
-
-/* {$or: [{F: {$lt: v}}, {F: v, _id: {$lt: id}}]} for a descending walk ($gt ascending). */
-static void append_keyset(bson_t *filter, const crm_list_params *list)
-{
-    const char *op = list->descending ? "$lt" : "$gt";
-    bson_oid_t oid;
-    bson_t or, beyond, beyond_value, tie, tie_id;
-    bson_oid_init_from_string(&oid, list->after_id);
-    bson_append_array_begin(filter, "$or", -1, & or);
-    bson_append_document_begin(& or, "0", -1, &beyond);
-    bson_append_document_begin(&beyond, list->sort_field, -1, &beyond_value);
-    append_sort_value(&beyond_value, op, list);
-    bson_append_document_end(&beyond, &beyond_value);
-    bson_append_document_end(& or, &beyond);
-    bson_append_document_begin(& or, "1", -1, &tie);
-    append_sort_value(&tie, list->sort_field, list);
-    bson_append_document_begin(&tie, "_id", -1, &tie_id);
-    BSON_APPEND_OID(&tie_id, op, &oid);
-    bson_append_document_end(&tie, &tie_id);
-    bson_append_document_end(& or, &tie);
-    bson_append_array_end(filter, & or);
-}
-
-store_status user_store_list(crm_mongo *mongo, const crm_list_params *list,
-                             const user_filters *filters, user **rows, size_t *count)
+crm_store_status user_store_list(crm_mongo *mongo, const crm_list_params *list,
+                                 const user_filters *filters, user **rows, size_t *count)
 {
     bson_error_t error;
     const bson_t *doc = NULL;
-    bson_t filter = BSON_INITIALIZER, roles, sort;
-    store_status status = STORE_OK;
+    bson_t filter = BSON_INITIALIZER, roles;
+    crm_store_status status = CRM_STORE_OK;
     size_t capacity = (size_t)list->limit + 1;
 
     *rows = calloc(capacity, sizeof(**rows));
     *count = 0;
     if (!*rows)
-        return STORE_UNAVAILABLE;
+        return CRM_STORE_UNAVAILABLE;
     if (filters->roles[0]) {
         bson_t in;
         bson_append_document_begin(&filter, "role", -1, &roles);
@@ -261,23 +202,18 @@ store_status user_store_list(crm_mongo *mongo, const crm_list_params *list,
     }
     if (filters->disabled >= 0)
         BSON_APPEND_BOOL(&filter, "disabled", filters->disabled);
-    if (list->after_value)
-        append_keyset(&filter, list);
+    crm_mongo_append_keyset(&filter, list);
+    bson_t *opts = bson_new();
+    crm_mongo_append_page(opts, list);
 
-    bson_t *opts = BCON_NEW("limit", BCON_INT64((int64_t)capacity));
-    bson_append_document_begin(opts, "sort", -1, &sort);
-    BSON_APPEND_INT32(&sort, list->sort_field, list->descending ? -1 : 1);
-    BSON_APPEND_INT32(&sort, "_id", list->descending ? -1 : 1);
-    bson_append_document_end(opts, &sort);
-
-    session s = session_open(mongo, USERS);
+    crm_mongo_session s = crm_mongo_session_open(mongo, USERS);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, &filter, opts, NULL);
     while (*count < capacity && mongoc_cursor_next(cursor, &doc))
         user_from_bson(doc, &(*rows)[(*count)++]);
     if (mongoc_cursor_error(cursor, &error))
-        status = failure(&error, "user list");
+        status = crm_store_failure(&error, "user list");
     mongoc_cursor_destroy(cursor);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     bson_destroy(opts);
     bson_destroy(&filter);
     return status;
@@ -285,30 +221,30 @@ store_status user_store_list(crm_mongo *mongo, const crm_list_params *list,
 
 /* ---- refresh tokens ---- */
 
-store_status refresh_store_insert(crm_mongo *mongo, const char *digest, const char *user_id,
-                                  const char *family, long long expires_at)
+crm_store_status refresh_store_insert(crm_mongo *mongo, const char *digest, const char *user_id,
+                                      const char *family, long long expires_at)
 {
     bson_error_t error;
     bson_t *doc = BCON_NEW("_id", BCON_UTF8(digest), "user_id", BCON_UTF8(user_id), "family",
                            BCON_UTF8(family), "expires_at", BCON_DATE_TIME(expires_at), "revoked",
                            BCON_BOOL(false));
-    session s = session_open(mongo, REFRESH);
+    crm_mongo_session s = crm_mongo_session_open(mongo, REFRESH);
     bool ok = mongoc_collection_insert_one(s.collection, doc, NULL, NULL, &error);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     bson_destroy(doc);
-    return ok ? STORE_OK : failure(&error, "refresh insert");
+    return ok ? CRM_STORE_OK : crm_store_failure(&error, "refresh insert");
 }
 
-/* Reads a token's record; STORE_NOT_FOUND when unknown, revoked or (with `now` > 0) expired. */
-static store_status refresh_read(crm_mongo *mongo, const char *digest, long long now,
-                                 refresh_record *out)
+/* Reads a token's record; CRM_STORE_NOT_FOUND when unknown, revoked or (with `now` > 0) expired. */
+static crm_store_status refresh_read(crm_mongo *mongo, const char *digest, long long now,
+                                     refresh_record *out)
 {
     bson_error_t error;
     bson_iter_t it;
     const bson_t *doc = NULL;
-    store_status status = STORE_NOT_FOUND;
+    crm_store_status status = CRM_STORE_NOT_FOUND;
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(digest));
-    session s = session_open(mongo, REFRESH);
+    crm_mongo_session s = crm_mongo_session_open(mongo, REFRESH);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, NULL, NULL);
     memset(out, 0, sizeof(*out));
     if (mongoc_cursor_next(cursor, &doc)) {
@@ -319,12 +255,12 @@ static store_status refresh_read(crm_mongo *mongo, const char *digest, long long
         int revoked = bson_iter_init_find(&it, doc, "revoked") && bson_iter_as_bool(&it);
         int expired = now > 0 && bson_iter_init_find(&it, doc, "expires_at") &&
                       BSON_ITER_HOLDS_DATE_TIME(&it) && bson_iter_date_time(&it) <= now;
-        status = revoked || expired ? STORE_NOT_FOUND : STORE_OK;
+        status = revoked || expired ? CRM_STORE_NOT_FOUND : CRM_STORE_OK;
     } else if (mongoc_cursor_error(cursor, &error)) {
-        status = failure(&error, "refresh find");
+        status = crm_store_failure(&error, "refresh find");
     }
     mongoc_cursor_destroy(cursor);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     bson_destroy(filter);
     return status;
 }
@@ -332,72 +268,72 @@ static store_status refresh_read(crm_mongo *mongo, const char *digest, long long
 /* Spending is an insert keyed by the token's digest: the unique _id lets exactly one of any
  * number of concurrent refreshes win, on FerretDB (whose findAndModify is not atomic under
  * concurrency: two winners were seen) as on MongoDB. */
-static store_status spend_mark(crm_mongo *mongo, const char *digest, const char *family)
+static crm_store_status spend_mark(crm_mongo *mongo, const char *digest, const char *family)
 {
     bson_error_t error;
     bson_t *doc = BCON_NEW("_id", BCON_UTF8(digest), "family", BCON_UTF8(family));
-    session s = session_open(mongo, SPENDS);
+    crm_mongo_session s = crm_mongo_session_open(mongo, SPENDS);
     bool ok = mongoc_collection_insert_one(s.collection, doc, NULL, NULL, &error);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     bson_destroy(doc);
     if (ok)
-        return STORE_OK;
-    store_status status = failure(&error, "refresh spend");
-    return status == STORE_DUPLICATE ? STORE_REUSED : status;
+        return CRM_STORE_OK;
+    crm_store_status status = crm_store_failure(&error, "refresh spend");
+    return status == CRM_STORE_DUPLICATE ? CRM_STORE_REUSED : status;
 }
 
-static store_status spent_check(crm_mongo *mongo, const char *digest)
+static crm_store_status spent_check(crm_mongo *mongo, const char *digest)
 {
     bson_error_t error;
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(digest));
-    session s = session_open(mongo, SPENDS);
+    crm_mongo_session s = crm_mongo_session_open(mongo, SPENDS);
     int64_t count =
         mongoc_collection_count_documents(s.collection, filter, NULL, NULL, NULL, &error);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     bson_destroy(filter);
     if (count < 0)
-        return failure(&error, "refresh spent check");
-    return count > 0 ? STORE_REUSED : STORE_OK;
+        return crm_store_failure(&error, "refresh spent check");
+    return count > 0 ? CRM_STORE_REUSED : CRM_STORE_OK;
 }
 
-store_status refresh_store_find(crm_mongo *mongo, const char *digest, refresh_record *out)
+crm_store_status refresh_store_find(crm_mongo *mongo, const char *digest, refresh_record *out)
 {
-    store_status status = refresh_read(mongo, digest, 0, out);
-    return status == STORE_OK ? spent_check(mongo, digest) : status;
+    crm_store_status status = refresh_read(mongo, digest, 0, out);
+    return status == CRM_STORE_OK ? spent_check(mongo, digest) : status;
 }
 
-store_status refresh_store_spend(crm_mongo *mongo, const char *digest, long long now,
-                                 refresh_record *out)
+crm_store_status refresh_store_spend(crm_mongo *mongo, const char *digest, long long now,
+                                     refresh_record *out)
 {
-    store_status status = refresh_read(mongo, digest, now, out);
-    return status == STORE_OK ? spend_mark(mongo, digest, out->family) : status;
+    crm_store_status status = refresh_read(mongo, digest, now, out);
+    return status == CRM_STORE_OK ? spend_mark(mongo, digest, out->family) : status;
 }
 
-store_status refresh_store_revoke_family(crm_mongo *mongo, const char *family)
+crm_store_status refresh_store_revoke_family(crm_mongo *mongo, const char *family)
 {
     bson_error_t error;
     bson_t *filter = BCON_NEW("family", BCON_UTF8(family));
     bson_t *update = BCON_NEW("$set", "{", "revoked", BCON_BOOL(true), "}");
-    session s = session_open(mongo, REFRESH);
+    crm_mongo_session s = crm_mongo_session_open(mongo, REFRESH);
     bool ok = mongoc_collection_update_many(s.collection, filter, update, NULL, NULL, &error);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     bson_destroy(update);
     bson_destroy(filter);
-    return ok ? STORE_OK : failure(&error, "refresh revoke");
+    return ok ? CRM_STORE_OK : crm_store_failure(&error, "refresh revoke");
 }
 
 /* ---- login failures ---- */
 
-store_status login_failures_recent(crm_mongo *mongo, const char *username, long long since,
-                                   long long *times, size_t max, size_t *count)
+crm_store_status login_failures_recent(crm_mongo *mongo, const char *username, long long since,
+                                       long long *times, size_t max, size_t *count)
 {
     bson_error_t error;
     const bson_t *doc = NULL;
-    store_status status = STORE_OK;
+    crm_store_status status = CRM_STORE_OK;
     bson_t *filter =
         BCON_NEW("username", BCON_UTF8(username), "at", "{", "$gte", BCON_DATE_TIME(since), "}");
     bson_t *opts = BCON_NEW("sort", "{", "at", BCON_INT32(1), "}", "limit", BCON_INT64(max));
-    session s = session_open(mongo, FAILURES);
+    crm_mongo_session s = crm_mongo_session_open(mongo, FAILURES);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, opts, NULL);
     *count = 0;
     while (*count < max && mongoc_cursor_next(cursor, &doc)) {
@@ -406,37 +342,37 @@ store_status login_failures_recent(crm_mongo *mongo, const char *username, long 
             times[(*count)++] = bson_iter_date_time(&it);
     }
     if (mongoc_cursor_error(cursor, &error))
-        status = failure(&error, "login failures");
+        status = crm_store_failure(&error, "login failures");
     mongoc_cursor_destroy(cursor);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     bson_destroy(opts);
     bson_destroy(filter);
     return status;
 }
 
-store_status login_failures_record(crm_mongo *mongo, const char *username, long long now,
-                                   long long forget_before)
+crm_store_status login_failures_record(crm_mongo *mongo, const char *username, long long now,
+                                       long long forget_before)
 {
     bson_error_t error;
     bson_t *doc = BCON_NEW("username", BCON_UTF8(username), "at", BCON_DATE_TIME(now));
     bson_t *old = BCON_NEW("username", BCON_UTF8(username), "at", "{", "$lt",
                            BCON_DATE_TIME(forget_before), "}");
-    session s = session_open(mongo, FAILURES);
+    crm_mongo_session s = crm_mongo_session_open(mongo, FAILURES);
     bool ok = mongoc_collection_insert_one(s.collection, doc, NULL, NULL, &error) &&
               mongoc_collection_delete_many(s.collection, old, NULL, NULL, &error);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     bson_destroy(old);
     bson_destroy(doc);
-    return ok ? STORE_OK : failure(&error, "login failure record");
+    return ok ? CRM_STORE_OK : crm_store_failure(&error, "login failure record");
 }
 
-store_status login_failures_clear(crm_mongo *mongo, const char *username)
+crm_store_status login_failures_clear(crm_mongo *mongo, const char *username)
 {
     bson_error_t error;
     bson_t *filter = BCON_NEW("username", BCON_UTF8(username));
-    session s = session_open(mongo, FAILURES);
+    crm_mongo_session s = crm_mongo_session_open(mongo, FAILURES);
     bool ok = mongoc_collection_delete_many(s.collection, filter, NULL, NULL, &error);
-    session_close(&s);
+    crm_mongo_session_close(&s);
     bson_destroy(filter);
-    return ok ? STORE_OK : failure(&error, "login failure clear");
+    return ok ? CRM_STORE_OK : crm_store_failure(&error, "login failure clear");
 }

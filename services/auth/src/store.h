@@ -1,5 +1,5 @@
 /* Every MongoDB query of the auth service: users, refresh tokens and the login-failure log.
- * Nothing here knows about HTTP. Each function returns a store_status. */
+ * Nothing here knows about HTTP. Each function returns a crm_store_status. */
 #ifndef AUTH_STORE_H
 #define AUTH_STORE_H
 
@@ -7,27 +7,18 @@
 #include "crm/query.h"
 #include "model.h"
 
-typedef enum store_status {
-    STORE_OK = 0,
-    STORE_NOT_FOUND,   /* no such document (or not in the state asked for) */
-    STORE_DUPLICATE,   /* a unique index refused the write */
-    STORE_CONFLICT,    /* the document changed since it was read (version) */
-    STORE_REUSED,      /* a refresh token that was already spent */
-    STORE_UNAVAILABLE, /* the database did not answer */
-} store_status;
-
 /* Creates the indexes the queries rely on (idempotent). */
-store_status auth_store_prepare(crm_mongo *mongo);
+crm_store_status auth_store_prepare(crm_mongo *mongo);
 
 /* Inserts `u` with a new id (written into u->id). */
-store_status user_store_insert(crm_mongo *mongo, user *u);
-store_status user_store_find_by_username(crm_mongo *mongo, const char *username, user *out);
-store_status user_store_find_by_id(crm_mongo *mongo, const char *id, user *out);
+crm_store_status user_store_insert(crm_mongo *mongo, user *u);
+crm_store_status user_store_find_by_username(crm_mongo *mongo, const char *username, user *out);
+crm_store_status user_store_find_by_id(crm_mongo *mongo, const char *id, user *out);
 
 /* Writes u's role, disabled, email, updated_at and version, only if the stored version is still
  * `expected_version` (one atomic conditional write). STORE_CONFLICT otherwise. */
-store_status user_store_update(crm_mongo *mongo, const user *u, long long expected_version);
-store_status user_store_set_password_hash(crm_mongo *mongo, const char *id, const char *hash);
+crm_store_status user_store_update(crm_mongo *mongo, const user *u, long long expected_version);
+crm_store_status user_store_set_password_hash(crm_mongo *mongo, const char *id, const char *hash);
 
 /* Filters of GET /api/users. */
 typedef struct user_filters {
@@ -37,8 +28,8 @@ typedef struct user_filters {
 
 /* One page: up to list->limit + 1 rows (one more than asked tells whether a next page exists).
  * The caller releases rows with user_clean each and free(rows). */
-store_status user_store_list(crm_mongo *mongo, const crm_list_params *list,
-                             const user_filters *filters, user **rows, size_t *count);
+crm_store_status user_store_list(crm_mongo *mongo, const crm_list_params *list,
+                                 const user_filters *filters, user **rows, size_t *count);
 
 /* A refresh token's record. */
 typedef struct refresh_record {
@@ -46,25 +37,25 @@ typedef struct refresh_record {
     char family[37]; /* every token of one login shares it */
 } refresh_record;
 
-store_status refresh_store_insert(crm_mongo *mongo, const char *digest, const char *user_id,
-                                  const char *family, long long expires_at);
+crm_store_status refresh_store_insert(crm_mongo *mongo, const char *digest, const char *user_id,
+                                      const char *family, long long expires_at);
 
 /* Marks a live token spent and returns its record; STORE_REUSED with the record when it was
  * already spent; STORE_NOT_FOUND when unknown, revoked or expired. */
-store_status refresh_store_spend(crm_mongo *mongo, const char *digest, long long now,
-                                 refresh_record *out);
+crm_store_status refresh_store_spend(crm_mongo *mongo, const char *digest, long long now,
+                                     refresh_record *out);
 
 /* Revokes every token of a family (reuse detected, or logout). */
-store_status refresh_store_revoke_family(crm_mongo *mongo, const char *family);
+crm_store_status refresh_store_revoke_family(crm_mongo *mongo, const char *family);
 
 /* The family of a token whatever its state, for logout. */
-store_status refresh_store_find(crm_mongo *mongo, const char *digest, refresh_record *out);
+crm_store_status refresh_store_find(crm_mongo *mongo, const char *digest, refresh_record *out);
 
 /* Times (ms) of the failed logins for `username` since `since`, oldest first, at most `max`. */
-store_status login_failures_recent(crm_mongo *mongo, const char *username, long long since,
-                                   long long *times, size_t max, size_t *count);
-store_status login_failures_record(crm_mongo *mongo, const char *username, long long now,
-                                   long long forget_before);
-store_status login_failures_clear(crm_mongo *mongo, const char *username);
+crm_store_status login_failures_recent(crm_mongo *mongo, const char *username, long long since,
+                                       long long *times, size_t max, size_t *count);
+crm_store_status login_failures_record(crm_mongo *mongo, const char *username, long long now,
+                                       long long forget_before);
+crm_store_status login_failures_clear(crm_mongo *mongo, const char *username);
 
 #endif

@@ -20,7 +20,7 @@ static void setup(void)
     snprintf(database, sizeof(database), "test_auth_%.8s", uuid);
     mongo = crm_mongo_new(uri, database, "test_auth_store", err, sizeof(err));
     ck_assert_msg(mongo != NULL, "%s", err);
-    ck_assert_int_eq(auth_store_prepare(mongo), STORE_OK);
+    ck_assert_int_eq(auth_store_prepare(mongo), CRM_STORE_OK);
 }
 
 static void teardown(void)
@@ -48,12 +48,13 @@ START_TEST(test_refresh_spend_once_then_reused)
     refresh_record record;
     random_digest(digest);
     long long now = crm_time_now_ms();
-    ck_assert_int_eq(refresh_store_insert(mongo, digest, "u1", "family-1", now + 60000), STORE_OK);
-    ck_assert_int_eq(refresh_store_spend(mongo, digest, now, &record), STORE_OK);
+    ck_assert_int_eq(refresh_store_insert(mongo, digest, "u1", "family-1", now + 60000),
+                     CRM_STORE_OK);
+    ck_assert_int_eq(refresh_store_spend(mongo, digest, now, &record), CRM_STORE_OK);
     ck_assert_str_eq(record.user_id, "u1");
     ck_assert_str_eq(record.family, "family-1");
     memset(&record, 0, sizeof(record));
-    ck_assert_int_eq(refresh_store_spend(mongo, digest, now, &record), STORE_REUSED);
+    ck_assert_int_eq(refresh_store_spend(mongo, digest, now, &record), CRM_STORE_REUSED);
     ck_assert_str_eq(record.family, "family-1");
 }
 END_TEST
@@ -66,13 +67,13 @@ START_TEST(test_refresh_reuse_revokes_family)
     random_digest(second);
     long long now = crm_time_now_ms();
     refresh_store_insert(mongo, first, "u2", "family-2", now + 60000);
-    ck_assert_int_eq(refresh_store_spend(mongo, first, now, &record), STORE_OK);
+    ck_assert_int_eq(refresh_store_spend(mongo, first, now, &record), CRM_STORE_OK);
     /* the rotation issued `second`; then the spent `first` comes back */
     refresh_store_insert(mongo, second, "u2", "family-2", now + 60000);
-    ck_assert_int_eq(refresh_store_spend(mongo, first, now, &record), STORE_REUSED);
-    ck_assert_int_eq(refresh_store_revoke_family(mongo, record.family), STORE_OK);
-    ck_assert_int_eq(refresh_store_spend(mongo, second, now, &record), STORE_NOT_FOUND);
-    ck_assert_int_eq(refresh_store_find(mongo, second, &record), STORE_NOT_FOUND);
+    ck_assert_int_eq(refresh_store_spend(mongo, first, now, &record), CRM_STORE_REUSED);
+    ck_assert_int_eq(refresh_store_revoke_family(mongo, record.family), CRM_STORE_OK);
+    ck_assert_int_eq(refresh_store_spend(mongo, second, now, &record), CRM_STORE_NOT_FOUND);
+    ck_assert_int_eq(refresh_store_find(mongo, second, &record), CRM_STORE_NOT_FOUND);
 }
 END_TEST
 
@@ -84,15 +85,15 @@ START_TEST(test_refresh_expired_and_unknown)
     random_digest(unknown);
     long long now = crm_time_now_ms();
     refresh_store_insert(mongo, digest, "u3", "family-3", now - 1);
-    ck_assert_int_eq(refresh_store_spend(mongo, digest, now, &record), STORE_NOT_FOUND);
-    ck_assert_int_eq(refresh_store_spend(mongo, unknown, now, &record), STORE_NOT_FOUND);
+    ck_assert_int_eq(refresh_store_spend(mongo, digest, now, &record), CRM_STORE_NOT_FOUND);
+    ck_assert_int_eq(refresh_store_spend(mongo, unknown, now, &record), CRM_STORE_NOT_FOUND);
 }
 END_TEST
 
 typedef struct race {
     const char *digest;
     long long now;
-    store_status status;
+    crm_store_status status;
 } race;
 
 static void *spend_thread(void *arg)
@@ -113,14 +114,14 @@ START_TEST(test_refresh_concurrent_spend_one_wins)
     long long now = crm_time_now_ms();
     refresh_store_insert(mongo, digest, "u4", "family-4", now + 60000);
     for (int i = 0; i < RACERS; i++) {
-        races[i] = (race){digest, now, STORE_UNAVAILABLE};
+        races[i] = (race){digest, now, CRM_STORE_UNAVAILABLE};
         pthread_create(&threads[i], NULL, spend_thread, &races[i]);
     }
     int winners = 0, reused = 0;
     for (int i = 0; i < RACERS; i++) {
         pthread_join(threads[i], NULL);
-        winners += races[i].status == STORE_OK;
-        reused += races[i].status == STORE_REUSED;
+        winners += races[i].status == CRM_STORE_OK;
+        reused += races[i].status == CRM_STORE_REUSED;
     }
     ck_assert_int_eq(winners, 1);
     ck_assert_int_eq(reused, RACERS - 1);
@@ -141,24 +142,24 @@ static user new_user(const char *name)
 START_TEST(test_user_unique_and_conditional_update)
 {
     user u = new_user("carol"), twin = new_user("carol"), found = {0};
-    ck_assert_int_eq(user_store_insert(mongo, &u), STORE_OK);
-    ck_assert_int_eq(user_store_insert(mongo, &twin), STORE_DUPLICATE);
-    ck_assert_int_eq(user_store_find_by_username(mongo, "carol", &found), STORE_OK);
+    ck_assert_int_eq(user_store_insert(mongo, &u), CRM_STORE_OK);
+    ck_assert_int_eq(user_store_insert(mongo, &twin), CRM_STORE_DUPLICATE);
+    ck_assert_int_eq(user_store_find_by_username(mongo, "carol", &found), CRM_STORE_OK);
     ck_assert_str_eq(found.id, u.id);
     ck_assert_str_eq(found.password_hash, "$argon2id$not-a-real-hash");
 
     snprintf(u.role, sizeof(u.role), "viewer");
     u.version = 2;
-    ck_assert_int_eq(user_store_update(mongo, &u, 1), STORE_OK);
+    ck_assert_int_eq(user_store_update(mongo, &u, 1), CRM_STORE_OK);
     u.version = 3;
-    ck_assert_int_eq(user_store_update(mongo, &u, 1), STORE_CONFLICT); /* stale read */
+    ck_assert_int_eq(user_store_update(mongo, &u, 1), CRM_STORE_CONFLICT); /* stale read */
     user_clean(&found);
-    ck_assert_int_eq(user_store_find_by_id(mongo, u.id, &found), STORE_OK);
+    ck_assert_int_eq(user_store_find_by_id(mongo, u.id, &found), CRM_STORE_OK);
     ck_assert_str_eq(found.role, "viewer");
     ck_assert_int_eq(found.version, 2);
     user_clean(&found);
     ck_assert_int_eq(user_store_find_by_id(mongo, "0123456789abcdef01234567", &found),
-                     STORE_NOT_FOUND);
+                     CRM_STORE_NOT_FOUND);
     user_clean(&u);
     user_clean(&twin);
 }
@@ -171,14 +172,14 @@ START_TEST(test_login_failures_window)
     long long now = crm_time_now_ms();
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(login_failures_record(mongo, "dave", now - 1000 + i, now - 900000),
-                         STORE_OK);
+                         CRM_STORE_OK);
     /* an old failure, outside the window */
     login_failures_record(mongo, "dave", now - 2000000, 0);
     ck_assert_int_eq(login_failures_recent(mongo, "dave", now - 900000, times, 8, &count),
-                     STORE_OK);
+                     CRM_STORE_OK);
     ck_assert_int_eq(count, 3);
     ck_assert(times[0] < times[1] && times[1] < times[2]);
-    ck_assert_int_eq(login_failures_clear(mongo, "dave"), STORE_OK);
+    ck_assert_int_eq(login_failures_clear(mongo, "dave"), CRM_STORE_OK);
     login_failures_recent(mongo, "dave", 0, times, 8, &count);
     ck_assert_int_eq(count, 0);
 }

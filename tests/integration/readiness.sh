@@ -29,3 +29,11 @@ grep -qi '^content-type: application/problem+json' "$headers" || fail "404 is no
 [[ $(jq -r '.status, .type, .request_id' <<<"$body" | tr '\n' ' ') == "404 /problems/not-found itest-42 " ]] ||
     fail "404 body: $body"
 pass "unknown route: $body"
+
+# The contract is public and is api/openapi.yaml itself.
+spec=$(curl -sf "http://127.0.0.1:$CRM_GATEWAY_PORT/api/openapi.json") || fail "/api/openapi.json is not 200"
+[[ $(jq -r '.openapi | startswith("3.1")' <<<"$spec") == true ]] || fail "not an OpenAPI 3.1 document"
+expected=$(/usr/bin/python3 -c 'import sys, yaml, json; print(json.dumps(sorted(yaml.safe_load(open(sys.argv[1]))["paths"]), separators=(",", ":")))' \
+    "$CRM_SOURCE_DIR/api/openapi.yaml")
+[[ $(jq -c '.paths | keys' <<<"$spec") == "$expected" ]] || fail "served paths differ from api/openapi.yaml"
+pass "/api/openapi.json serves api/openapi.yaml ($(jq '.paths | length' <<<"$spec") paths)"

@@ -28,8 +28,8 @@ static int open_kafka(crm_service *service)
     snprintf(client_id, sizeof(client_id), "crm-%s", service->spec.name);
 
     if (service->spec.kafka == CRM_SERVICE_KAFKA_PRODUCER)
-        service->kafka =
-            crm_kafka_producer_new(s->kafka_brokers, client_id, NULL, NULL, err, sizeof(err));
+        service->kafka = crm_kafka_producer_new(
+            s->kafka_brokers, client_id, service->spec.kafka_delivery, NULL, err, sizeof(err));
     else
         service->kafka = crm_kafka_consumer_new(s->kafka_brokers, service->spec.kafka_group,
                                                 client_id, err, sizeof(err));

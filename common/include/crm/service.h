@@ -6,6 +6,7 @@
 #include "crm/config.h"
 #include "crm/http.h"
 #include "crm/jwt.h"
+#include "crm/kafka.h"
 #include "crm/mongo.h"
 
 #include <librdkafka/rdkafka.h>
@@ -25,6 +26,9 @@ typedef struct crm_service_spec {
     const char *database;        /* "crm_customers", or NULL for no MongoDB */
     crm_service_kafka kafka;
     const char *kafka_group; /* for CRM_SERVICE_KAFKA_CONSUMER */
+    /* Optional, for CRM_SERVICE_KAFKA_PRODUCER: the delivery-report callback, run by whichever
+     * thread calls rd_kafka_poll on service->kafka (the outbox relay). */
+    crm_kafka_delivery_cb kafka_delivery;
     /* Optional: after the pools open, before serving: routes, readiness checks, own state.
      * Returns 0, or the exit status to stop with. */
     int (*start)(crm_service *service);
@@ -54,10 +58,6 @@ int crm_service_serve(crm_service *service);
 
 /* Closes what crm_service_open opened, in reverse order; accepts a partly opened service. */
 void crm_service_clean(crm_service *service);
-
-/* The whole life of an executable: open, spec->start, serve, spec->stop, clean. Returns the
- * process exit status. */
-int crm_service_main(const crm_service_spec *spec);
 
 /* The whole life of an executable: open, spec->start, serve, spec->stop, clean. Returns the
  * process exit status. */

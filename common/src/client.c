@@ -1,0 +1,160 @@
+/* The client of client.h: a libcurl easy handle per thread (its connection cache keeps the
+ * connections alive), instances tried in order until one answers. */
+#include "crm/client.h"
+
+#include "crm/log.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLIENT_MAX_BODY (1024 * 1024) /* the answers we read are single resources */
+
+struct crm_client {
+    long connect_timeout_ms;
+    long timeout_ms;
+    pthread_key_t handles;
+};
+
+typedef struct buffer {
+    char *data;
+    size_t len;
+    int too_large;
+} buffer;
+
+static void handle_release(void *handle)
+{
+    curl_easy_cleanup(handle);
+}
+
+crm_client *crm_client_new(long connect_timeout_ms, long timeout_ms)
+{
+    crm_client *client = calloc(1, sizeof(*client));
+    if (!client)
+        return NULL;
+    client->connect_timeout_ms = connect_timeout_ms;
+    client->timeout_ms = timeout_ms;
+    if (pthread_key_create(&client->handles, handle_release) != 0) {
+        free(client);
+        return NULL;
+    }
+    return client;
+}
+
+void crm_client_free(crm_client *client)
+{
+    if (!client)
+        return;
+    /* The calling thread's handle would leak otherwise: the key's destructor only runs at
+     * thread exit. */
+    CURL *own = pthread_getspecific(client->handles);
+    if (own) {
+        pthread_setspecific(client->handles, NULL);
+        curl_easy_cleanup(own);
+    }
+    pthread_key_delete(client->handles);
+    free(client);
+}
+
+static CURL *thread_handle(crm_client *client)
+{
+    CURL *handle = pthread_getspecific(client->handles);
+    if (handle)
+        return handle;
+    handle = curl_easy_init();
+    if (handle && pthread_setspecific(client->handles, handle) != 0) {
+        curl_easy_cleanup(handle);
+        return NULL;
+    }
+    return handle;
+}
+
+static size_t on_body(char *data, size_t size, size_t count, void *context)
+{
+    buffer *b = context;
+    size_t n = size * count;
+    if (b->len + n > CLIENT_MAX_BODY) {
+        b->too_large = 1;
+        return 0;
+    }
+    char *grown = realloc(b->data, b->len + n + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + b->len, data, n);
+    b->data = grown;
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* One attempt on one instance: the status, or -1 when it did not answer. */
+static long get_once(crm_client *client, CURL *handle, const char *url, struct curl_slist *headers,
+                     buffer *b)
+{
+    curl_easy_reset(handle); /* keeps the connection cache */
+    curl_easy_setopt(handle, CURLOPT_URL, url);
+    curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(handle, CURLOPT_PROXY, ""); /* never an http_proxy from the environment */
+    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, client->timeout_ms);
+    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, client->connect_timeout_ms);
+    curl_easy_setopt(handle, CURLOPT_MAXAGE_CONN, 10L);
+    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(handle, CURLOPT_WRITEDATA, b);
+    CURLcode code = curl_easy_perform(handle);
+    if (code != CURLE_OK) {
+        CRM_LOG_WARN("upstream GET failed: %s", curl_easy_strerror(code));
+        return -1;
+    }
+    long status = 0;
+    curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
+static struct curl_slist *headers_new(const char *authorization, const char *request_id)
+{
+    char line[8192];
+    struct curl_slist *list = curl_slist_append(NULL, "Accept: application/json");
+    if (list && authorization && strlen(authorization) < sizeof(line) - 32) {
+        snprintf(line, sizeof(line), "Authorization: %s", authorization);
+        struct curl_slist *grown = curl_slist_append(list, line);
+        list = grown ? grown : list;
+    }
+    if (list && request_id && strlen(request_id) < 200) {
+        snprintf(line, sizeof(line), "X-Request-Id: %s", request_id);
+        struct curl_slist *grown = curl_slist_append(list, line);
+        list = grown ? grown : list;
+    }
+    return list;
+}
+
+long crm_client_get(crm_client *client, const char *base_urls, const char *path,
+                    const char *authorization, const char *request_id, json_t **body)
+{
+    long status = -1;
+    if (body)
+        *body = NULL;
+    CURL *handle = thread_handle(client);
+    struct curl_slist *headers = headers_new(authorization, request_id);
+    if (!handle || !headers)
+        goto done;
+    for (const char *item = base_urls; item && *item && status < 0;) {
+        size_t len = strcspn(item, ",");
+        char url[2048];
+        buffer b = {0};
+        if (len + strlen(path) < sizeof(url)) {
+            snprintf(url, sizeof(url), "%.*s%s", (int)len, item, path);
+            status = get_once(client, handle, url, headers, &b);
+        }
+        if (status >= 0 && body && b.data && !b.too_large)
+            *body = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, NULL);
+        free(b.data);
+        item = item[len] == ',' ? item + len + 1 : NULL;
+    }
+done:
+    curl_slist_free_all(headers);
+    return status;
+}

@@ -1,7 +1,14 @@
-/* crm-cases: support cases (cases) and the customer-deletion cascade. Wiring only: settings, pools,
- * routes, serve, shut down. */
+/* crm-cases: support cases (cases, case_revisions, deleted_customers) and the customer-deletion
+ * cascade. Wiring only: settings, pools, indexes, routes, the consumer, serve, shut down. */
 #include "crm/kafka.h"
+#include "crm/log.h"
 #include "crm/service.h"
+#include "events.h"
+#include "routes.h"
+#include "store.h"
+
+#include <signal.h>
+#include <unistd.h>
 
 static const char *const settings_used[] = {
     "CRM_BIND",
@@ -13,6 +20,8 @@ static const char *const settings_used[] = {
     "CRM_AUTH_URL",
     "CRM_CUSTOMERS_PORT",
     "CRM_CUSTOMERS_URL",
+    "CRM_UPSTREAM_CONNECT_TIMEOUT_MS",
+    "CRM_UPSTREAM_TIMEOUT_MS",
     "CRM_LOG_LEVEL",
     "CRM_HTTP_THREADS",
     "CRM_HTTP_CONNECTION_TIMEOUT_SECONDS",
@@ -21,6 +30,44 @@ static const char *const settings_used[] = {
     NULL,
 };
 
+static int stopping(void)
+{
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT);
+}
+
+/* The database may still be starting: wait for it (not ready until then), but give up at once
+ * on SIGTERM. */
+static int store_wait_prepared(crm_mongo *mongo)
+{
+    int warned = 0;
+    while (cases_store_prepare(mongo) != CRM_STORE_OK) {
+        if (stopping())
+            return 1;
+        if (!warned++)
+            CRM_LOG_WARN("waiting for MongoDB before accepting requests");
+        usleep(200000);
+    }
+    return 0;
+}
+
+static int cases_start(crm_service *service)
+{
+    if (store_wait_prepared(service->mongo) != 0)
+        return 0;
+    if (cases_routes_add(service) != 0)
+        return 1;
+    return cases_events_start(service) == 0 ? 0 : 1;
+}
+
+static void cases_stop(crm_service *service)
+{
+    (void)service;
+    cases_events_stop();
+    cases_routes_clean();
+}
+
 static const crm_service_spec spec = {
     .name = "cases",
     .settings = settings_used,
@@ -28,6 +75,8 @@ static const crm_service_spec spec = {
     .database = "crm_cases",
     .kafka = CRM_SERVICE_KAFKA_CONSUMER,
     .kafka_group = CRM_KAFKA_GROUP_CASES,
+    .start = cases_start,
+    .stop = cases_stop,
 };
 
 int main(void)

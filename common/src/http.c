@@ -347,6 +347,28 @@ int crm_http_read_json_or_reply(const struct _u_request *request, struct _u_resp
     return 0;
 }
 
+size_t crm_list_shown(const crm_list_params *list, size_t fetched)
+{
+    return fetched > (size_t)list->limit ? (size_t)list->limit : fetched;
+}
+
+int crm_http_send_page(struct _u_response *response, const crm_list_params *list, json_t *data,
+                       size_t fetched, json_t *last_value, const char *last_id)
+{
+    json_t *next = json_null();
+    if (fetched > crm_list_shown(list, fetched) && last_value && last_id) {
+        char *cursor = crm_cursor_encode(list, last_value, last_id);
+        if (cursor)
+            next = json_string(cursor);
+        free(cursor);
+    }
+    json_decref(last_value);
+    json_t *body = json_pack("{s:o, s:o}", "data", data, "next_cursor", next);
+    crm_http_send_json(response, 200, body);
+    json_decref(body);
+    return U_CALLBACK_COMPLETE;
+}
+
 const char *crm_http_path_id_or_reply(const struct _u_request *request,
                                       struct _u_response *response, const char *name)
 {

@@ -6,6 +6,8 @@
 #include "crm/shutdown.h"
 
 #include <curl/curl.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +112,26 @@ void crm_service_clean(crm_service *service)
     service->mongo = NULL;
     crm_jwt_keyring_clean(&service->keys);
     crm_settings_clean(&service->settings);
+}
+
+static int stop_pending(void)
+{
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT);
+}
+
+int crm_service_wait_database(crm_service *service, crm_store_status (*prepare)(crm_mongo *))
+{
+    int warned = 0;
+    while (prepare(service->mongo) != CRM_STORE_OK) {
+        if (stop_pending())
+            return 1;
+        if (!warned++)
+            CRM_LOG_WARN("waiting for MongoDB before accepting requests");
+        usleep(200000);
+    }
+    return 0;
 }
 
 int crm_service_main(const crm_service_spec *spec)

@@ -6,6 +6,7 @@
 
 #include "crm/config.h"
 #include "crm/jwt.h"
+#include "crm/query.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -105,6 +106,16 @@ int crm_http_send_json(struct _u_response *response, unsigned int status, json_t
 /* Same with an explicit content type (application/problem+json). */
 int crm_http_send_json_typed(struct _u_response *response, unsigned int status, json_t *body,
                              const char *content_type);
+
+/* Answers 200 with a list page {data, next_cursor}. The store fetched `fetched` rows for a page
+ * of list->limit (one more means a next page exists); `data` (stolen) holds the rows shown;
+ * `last_value` (stolen; may be NULL when nothing is shown) and `last_id` are the sort value and
+ * id of the last row shown, from which the next cursor is made. Returns U_CALLBACK_COMPLETE. */
+int crm_http_send_page(struct _u_response *response, const crm_list_params *list, json_t *data,
+                       size_t fetched, json_t *last_value, const char *last_id);
+
+/* The number of fetched rows a page shows: at most list->limit. */
+size_t crm_list_shown(const crm_list_params *list, size_t fetched);
 
 /* The path parameter `name` (":id") when it is a valid id (24 lowercase hex digits), else
  * NULL after answering 400 bad-parameter. */

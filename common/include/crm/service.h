@@ -59,6 +59,11 @@ int crm_service_serve(crm_service *service);
 /* Closes what crm_service_open opened, in reverse order; accepts a partly opened service. */
 void crm_service_clean(crm_service *service);
 
+/* Calls `prepare` (index creation) until the database answers, polling every 200 ms: a service
+ * is not ready before its database is. Returns 0 once prepared, or 1 when SIGTERM or SIGINT
+ * arrived meanwhile (still pending: serving then stops at once). */
+int crm_service_wait_database(crm_service *service, crm_store_status (*prepare)(crm_mongo *));
+
 /* The whole life of an executable: open, spec->start, serve, spec->stop, clean. Returns the
  * process exit status. */
 int crm_service_main(const crm_service_spec *spec);

@@ -6,33 +6,8 @@
 #include "passwords.h"
 #include "store.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-
-int auth_stopping(crm_service *service)
-{
-    (void)service;
-    sigset_t pending;
-    sigpending(&pending);
-    return sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT);
-}
-
-/* The database may still be starting: wait for it (the process is not ready until then), but
- * give up at once on SIGTERM. Returns 0 when prepared, 1 when asked to stop. */
-static int store_wait_prepared(crm_mongo *mongo)
-{
-    int warned = 0;
-    while (auth_store_prepare(mongo) != CRM_STORE_OK) {
-        if (auth_stopping(NULL))
-            return 1;
-        if (!warned++)
-            CRM_LOG_WARN("waiting for MongoDB before accepting requests");
-        usleep(200000);
-    }
-    return 0;
-}
 
 /* Creates the configured admin if absent; never changes an existing account. */
 static int bootstrap_admin(crm_service *service)
@@ -96,7 +71,7 @@ done:
 
 int auth_bootstrap(crm_service *service)
 {
-    if (store_wait_prepared(service->mongo) != 0)
-        return 0; /* stopping: auth_stopping tells the caller */
+    if (crm_service_wait_database(service, auth_store_prepare) != 0)
+        return 0; /* stopping: serving ends at once on the pending signal */
     return bootstrap_admin(service);
 }

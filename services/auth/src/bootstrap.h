@@ -10,7 +10,4 @@
  * the exit status. */
 int auth_bootstrap(crm_service *service);
 
-/* Whether SIGTERM or SIGINT arrived during start-up (they are blocked until serving). */
-int auth_stopping(crm_service *service);
-
 #endif

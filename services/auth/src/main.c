@@ -44,7 +44,7 @@ static int auth_start(crm_service *service)
         return 1;
     }
     int status = auth_bootstrap(service);
-    if (status != 0 || auth_stopping(service))
+    if (status != 0)
         return status;
     return auth_routes_add(service) == 0 ? 0 : 1;
 }

@@ -7,9 +7,6 @@
 #include "routes.h"
 #include "store.h"
 
-#include <signal.h>
-#include <unistd.h>
-
 static const char *const settings_used[] = {
     "CRM_BIND",
     "CRM_CASES_PORT",
@@ -30,32 +27,10 @@ static const char *const settings_used[] = {
     NULL,
 };
 
-static int stopping(void)
-{
-    sigset_t pending;
-    sigpending(&pending);
-    return sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT);
-}
-
-/* The database may still be starting: wait for it (not ready until then), but give up at once
- * on SIGTERM. */
-static int store_wait_prepared(crm_mongo *mongo)
-{
-    int warned = 0;
-    while (cases_store_prepare(mongo) != CRM_STORE_OK) {
-        if (stopping())
-            return 1;
-        if (!warned++)
-            CRM_LOG_WARN("waiting for MongoDB before accepting requests");
-        usleep(200000);
-    }
-    return 0;
-}
-
 static int cases_start(crm_service *service)
 {
-    if (store_wait_prepared(service->mongo) != 0)
-        return 0;
+    if (crm_service_wait_database(service, cases_store_prepare) != 0)
+        return 0; /* stopping: serving ends at once on the pending signal */
     if (cases_routes_add(service) != 0)
         return 1;
     return cases_events_start(service) == 0 ? 0 : 1;

@@ -218,20 +218,12 @@ static int reply_list(const struct _u_request *request, struct _u_response *resp
         goto done;
     }
     json_t *data = json_array();
-    size_t shown = count > (size_t)list.limit ? (size_t)list.limit : count;
+    size_t shown = crm_list_shown(&list, count);
     for (size_t i = 0; i < shown; i++)
         json_array_append_new(data, case_to_json(&rows[i]));
-    json_t *next = json_null();
-    if (count > shown) {
-        json_t *value = case_sort_value(&rows[shown - 1], list.sort_field);
-        char *cursor = crm_cursor_encode(&list, value, rows[shown - 1].id);
-        json_decref(value);
-        next = cursor ? json_string(cursor) : json_null();
-        free(cursor);
-    }
-    json_t *body = json_pack("{s:o, s:o}", "data", data, "next_cursor", next);
-    crm_http_send_json(response, 200, body);
-    json_decref(body);
+    crm_http_send_page(response, &list, data, count,
+                       shown ? case_sort_value(&rows[shown - 1], list.sort_field) : NULL,
+                       shown ? rows[shown - 1].id : NULL);
 done:
     for (size_t i = 0; i < count; i++)
         support_case_clean(&rows[i]);

@@ -194,3 +194,45 @@ void crm_mongo_append_page(bson_t *opts, const crm_list_params *list)
     BSON_APPEND_INT32(&sort, "_id", list->descending ? -1 : 1);
     bson_append_document_end(opts, &sort);
 }
+
+void crm_mongo_append_in(bson_t *doc, const char *field, const char *const *values)
+{
+    bson_t condition, in;
+    bson_append_document_begin(doc, field, -1, &condition);
+    bson_append_array_begin(&condition, "$in", -1, &in);
+    for (size_t i = 0; values[i]; i++) {
+        char key[24];
+        snprintf(key, sizeof(key), "%zu", i);
+        BSON_APPEND_UTF8(&in, key, values[i]);
+    }
+    bson_append_array_end(&condition, &in);
+    bson_append_document_end(doc, &condition);
+}
+
+char *crm_regex_literal(const char *text)
+{
+    char *pattern = malloc(strlen(text) * 4 + 1);
+    char *out = pattern;
+    if (!pattern)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        unsigned char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+            /* [aA] rather than the i flag, which would fold other scripts too. */
+            unsigned char lower = (unsigned char)(c | 0x20);
+            *out++ = '[';
+            *out++ = (char)lower;
+            *out++ = (char)(lower - 32);
+            *out++ = ']';
+        } else if ((c >= '0' && c <= '9') || c >= 0x80) {
+            *out++ = (char)c;
+        } else {
+            /* In PCRE (MongoDB) and RE2 (FerretDB) alike, a backslash before any ASCII
+             * character that is not a letter or digit stands for that character itself. */
+            *out++ = '\\';
+            *out++ = (char)c;
+        }
+    }
+    *out = '\0';
+    return pattern;
+}

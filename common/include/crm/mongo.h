@@ -58,6 +58,15 @@ void crm_mongo_append_keyset(bson_t *filter, const crm_list_params *list);
 /* Appends {sort: {F: ±1, _id: ±1}, limit: list->limit + 1} to find options. */
 void crm_mongo_append_page(bson_t *opts, const crm_list_params *list);
 
+/* Appends {field: {$in: [values...]}} (values NULL-terminated). */
+void crm_mongo_append_in(bson_t *doc, const char *field, const char *const *values);
+
+/* `text` as a regex matching it literally and ASCII-case-insensitively (the `q` filters): every
+ * ASCII letter becomes a class of its two cases ("a" -> "[aA]"), every other ASCII character but
+ * a digit is escaped with a backslash, bytes >= 0x80 are kept. No quantifier or group survives,
+ * so no input can make the database backtrack. A string the caller frees, or NULL. */
+char *crm_regex_literal(const char *text);
+
 /* Creates the index `name` on `collection` over `keys` (e.g. {"username": 1}) if it does not
  * exist; `unique` makes duplicates fail with error 11000. Returns 0, or -1 with `error` set.
  * (libmongoc 1.23 has no index-model API: this sends createIndexes itself.) */

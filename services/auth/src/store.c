@@ -180,7 +180,7 @@ crm_store_status user_store_list(crm_mongo *mongo, const crm_list_params *list,
 {
     bson_error_t error;
     const bson_t *doc = NULL;
-    bson_t filter = BSON_INITIALIZER, roles;
+    bson_t filter = BSON_INITIALIZER;
     crm_store_status status = CRM_STORE_OK;
     size_t capacity = (size_t)list->limit + 1;
 
@@ -188,18 +188,8 @@ crm_store_status user_store_list(crm_mongo *mongo, const crm_list_params *list,
     *count = 0;
     if (!*rows)
         return CRM_STORE_UNAVAILABLE;
-    if (filters->roles[0]) {
-        bson_t in;
-        bson_append_document_begin(&filter, "role", -1, &roles);
-        bson_append_array_begin(&roles, "$in", -1, &in);
-        for (size_t i = 0; filters->roles[i]; i++) {
-            char key[4];
-            snprintf(key, sizeof(key), "%zu", i);
-            BSON_APPEND_UTF8(&in, key, filters->roles[i]);
-        }
-        bson_append_array_end(&roles, &in);
-        bson_append_document_end(&filter, &roles);
-    }
+    if (filters->roles[0])
+        crm_mongo_append_in(&filter, "role", filters->roles);
     if (filters->disabled >= 0)
         BSON_APPEND_BOOL(&filter, "disabled", filters->disabled);
     crm_mongo_append_keyset(&filter, list);

@@ -335,46 +335,6 @@ crm_store_status case_store_create(crm_mongo *mongo, support_case *c)
 
 /* ---- lists ---- */
 
-char *case_regex_escape(const char *text)
-{
-    size_t len = strlen(text);
-    char *out = malloc(len * 4 + 1);
-    if (!out)
-        return NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-            /* [aA]: case-insensitive for ASCII only, as API.md says (the `i` flag would fold
-             * other scripts too, on FerretDB and MongoDB alike). */
-            out[n++] = '[';
-            out[n++] = (char)(c | 0x20);
-            out[n++] = (char)(c & ~0x20);
-            out[n++] = ']';
-            continue;
-        }
-        if (strchr("\\^$.|?*+()[]{}", c))
-            out[n++] = '\\';
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return out;
-}
-
-static void append_in(bson_t *filter, const char *key, const char *const *values)
-{
-    bson_t field, in;
-    bson_append_document_begin(filter, key, -1, &field);
-    bson_append_array_begin(&field, "$in", -1, &in);
-    for (size_t i = 0; values[i]; i++) {
-        char index[24];
-        snprintf(index, sizeof(index), "%zu", i);
-        BSON_APPEND_UTF8(&in, index, values[i]);
-    }
-    bson_append_array_end(&field, &in);
-    bson_append_document_end(filter, &field);
-}
-
 /* Priority sorts by its numeric rank: a keyset on an integer, which the common helper would
  * take for a date. */
 static void append_priority_keyset(bson_t *filter, const crm_list_params *list)
@@ -404,9 +364,9 @@ static void append_priority_keyset(bson_t *filter, const crm_list_params *list)
 static int filter_build(bson_t *filter, const crm_list_params *list, const case_filters *f)
 {
     if (f->statuses[0])
-        append_in(filter, "status", f->statuses);
+        crm_mongo_append_in(filter, "status", f->statuses);
     if (f->priorities[0])
-        append_in(filter, "priority", f->priorities);
+        crm_mongo_append_in(filter, "priority", f->priorities);
     if (f->assigned == 1)
         BSON_APPEND_UTF8(filter, "assigned_to", f->assigned_to);
     else if (f->assigned == 2)
@@ -423,7 +383,7 @@ static int filter_build(bson_t *filter, const crm_list_params *list, const case_
         bson_append_document_end(filter, &range);
     }
     if (f->q) {
-        char *pattern = case_regex_escape(f->q);
+        char *pattern = crm_regex_literal(f->q);
         if (!pattern)
             return -1;
         BSON_APPEND_REGEX(filter, "title", pattern, "");

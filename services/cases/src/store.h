@@ -46,11 +46,6 @@ typedef struct case_filters {
     long long created_after, created_before; /* ms; after inclusive, before exclusive */
 } case_filters;
 
-/* The pattern that finds `text` as a literal, ASCII-case-insensitive substring: every
- * metacharacter escaped, every ASCII letter a class of its two cases ("a.B" → "[aA]\\.[bB]").
- * Returns a string the caller frees, or NULL when out of memory. */
-char *case_regex_escape(const char *text);
-
 /* One page: up to list->limit + 1 rows. Sort fields created_at, updated_at, priority. The
  * caller releases rows with support_case_clean each and free(rows). */
 crm_store_status case_store_list(crm_mongo *mongo, const crm_list_params *list,

@@ -343,17 +343,6 @@ START_TEST(test_event_parse)
 }
 END_TEST
 
-START_TEST(test_regex_escape)
-{
-    char *escaped = case_regex_escape(".*(){}|^$?+\\[]1");
-    ck_assert_str_eq(escaped, "\\.\\*\\(\\)\\{\\}\\|\\^\\$\\?\\+\\\\\\[\\]1");
-    free(escaped);
-    escaped = case_regex_escape("aZ -\xc3\xa9");
-    ck_assert_str_eq(escaped, "[aA][zZ] -\xc3\xa9"); /* non-ASCII stays as it is */
-    free(escaped);
-}
-END_TEST
-
 START_TEST(test_assignable_users)
 {
     static const struct {
@@ -391,7 +380,6 @@ int main(void)
     tcase_add_test(tc, test_priority_rank);
     tcase_add_test(tc, test_json_every_field);
     tcase_add_test(tc, test_event_parse);
-    tcase_add_test(tc, test_regex_escape);
     tcase_add_test(tc, test_assignable_users);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);

@@ -2,6 +2,8 @@
  * and the escaping of q. */
 #include "model.h"
 
+#include "crm/mongo.h"
+
 #include "crm/problem.h"
 #include "crm/util.h"
 #include "crm/validate.h"
@@ -285,33 +287,6 @@ json_t *customer_to_json(const customer *c)
 
 /* ---- list filters ---- */
 
-char *customer_q_pattern(const char *q)
-{
-    char *pattern = malloc(strlen(q) * 4 + 1);
-    char *out = pattern;
-    if (!pattern)
-        return NULL;
-    for (const unsigned char *p = (const unsigned char *)q; *p; p++) {
-        unsigned char c = *p;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-            unsigned char lower = (unsigned char)(c | 0x20);
-            *out++ = '[';
-            *out++ = (char)lower;
-            *out++ = (char)(lower - 32);
-            *out++ = ']';
-        } else if ((c >= '0' && c <= '9') || c >= 0x80) {
-            *out++ = (char)c;
-        } else {
-            /* In PCRE (MongoDB) and RE2 (FerretDB) alike, a backslash before any ASCII
-             * character that is not a letter or digit stands for that character itself. */
-            *out++ = '\\';
-            *out++ = (char)c;
-        }
-    }
-    *out = '\0';
-    return pattern;
-}
-
 static int statuses_read(const char *list, customer_filters *filters)
 {
     size_t n = 0;
@@ -372,7 +347,7 @@ int customer_filters_read(const crm_query *query, customer_filters *filters, cha
             snprintf(err, err_len, "q must be 1 to %d characters long", CUSTOMER_Q_MAX);
             return -1;
         }
-        filters->q_pattern = customer_q_pattern(q);
+        filters->q_pattern = crm_regex_literal(q);
         if (!filters->q_pattern) {
             snprintf(err, err_len, "out of memory");
             return -1;

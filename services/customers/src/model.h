@@ -61,7 +61,7 @@ json_t *customer_to_json(const customer *c);
 typedef struct customer_filters {
     const char *statuses[6];  /* NULL-terminated, borrowed from customer_statuses; empty: any */
     const char *tag;          /* borrowed from the query; NULL: any */
-    char *q_pattern;          /* q as an escaped, ASCII-case-folded regex; owned; NULL: none */
+    char *q_pattern;          /* q as crm_regex_literal made it; owned; NULL: none */
     long long created_after;  /* inclusive, ms; -1: none */
     long long created_before; /* exclusive, ms; -1: none */
 } customer_filters;
@@ -73,11 +73,5 @@ typedef struct customer_filters {
 int customer_filters_read(const crm_query *query, customer_filters *filters, char *key,
                           size_t key_len, char *err, size_t err_len);
 void customer_filters_clean(customer_filters *filters);
-
-/* `q` as a regex matching it literally and ASCII-case-insensitively: every ASCII letter becomes
- * a class of its two cases ("a" -> "[aA]"), every other ASCII character but a digit is escaped
- * with a backslash, bytes >= 0x80 are kept. No quantifier or group can survive, so no input can
- * make the database backtrack. Returns a string the caller frees, or NULL when out of memory. */
-char *customer_q_pattern(const char *q);
 
 #endif

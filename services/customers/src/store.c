@@ -378,20 +378,6 @@ crm_store_status customer_store_heal(crm_mongo *mongo, const char *id, long long
     return status;
 }
 
-static void append_in(bson_t *doc, const char *field, const char *const *values)
-{
-    bson_t condition, in;
-    bson_append_document_begin(doc, field, -1, &condition);
-    bson_append_array_begin(&condition, "$in", -1, &in);
-    for (size_t i = 0; values[i]; i++) {
-        char key[24];
-        snprintf(key, sizeof(key), "%zu", i);
-        BSON_APPEND_UTF8(&in, key, values[i]);
-    }
-    bson_append_array_end(&condition, &in);
-    bson_append_document_end(doc, &condition);
-}
-
 /* q: {$and: [{$or: [{name: re}, {contact_info.email: re}]}]}; inside $and because the keyset
  * condition owns the top-level $or. The pattern is escaped (customer_q_pattern). */
 static void append_q(bson_t *filter, const char *pattern)
@@ -427,7 +413,7 @@ crm_store_status customer_store_list(crm_mongo *mongo, const crm_list_params *li
         return CRM_STORE_UNAVAILABLE;
     BSON_APPEND_BOOL(&filter, "deleted", false); /* tombstones are invisible */
     if (filters->statuses[0])
-        append_in(&filter, "status", filters->statuses);
+        crm_mongo_append_in(&filter, "status", filters->statuses);
     if (filters->tag)
         BSON_APPEND_UTF8(&filter, "tags", filters->tag);
     if (filters->created_after >= 0 || filters->created_before >= 0) {

@@ -206,20 +206,6 @@ START_TEST(test_patch_table)
 }
 END_TEST
 
-START_TEST(test_q_pattern)
-{
-    char *p = customer_q_pattern("a.B*");
-    ck_assert_str_eq(p, "[aA]\\.[bB]\\*");
-    free(p);
-    p = customer_q_pattern("(x+)$|^[]{1}\\ 9");
-    ck_assert_str_eq(p, "\\([xX]\\+\\)\\$\\|\\^\\[\\]\\{1\\}\\\\\\ 9");
-    free(p);
-    p = customer_q_pattern("Zoë");
-    ck_assert_str_eq(p, "[zZ][oO]\xc3\xab");
-    free(p);
-}
-END_TEST
-
 static char tag_seen[64]; /* filters->tag borrows from the query, gone after filters_from */
 
 static int filters_from(const char *url, customer_filters *filters)
@@ -289,7 +275,6 @@ int main(void)
     tcase_add_test(tc, test_create_defaults_and_json);
     tcase_add_test(tc, test_merge_patch);
     tcase_add_test(tc, test_patch_table);
-    tcase_add_test(tc, test_q_pattern);
     tcase_add_test(tc, test_filters);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);

@@ -457,7 +457,7 @@ START_TEST(test_filters_in_store)
         list.limit = 10;
         list.descending = 1;
         snprintf(list.sort_field, sizeof(list.sort_field), "created_at");
-        f.q_pattern = cases[i].q ? customer_q_pattern(cases[i].q) : NULL;
+        f.q_pattern = cases[i].q ? crm_regex_literal(cases[i].q) : NULL;
         f.tag = cases[i].tag;
         f.statuses[0] = cases[i].status;
         /* {0, 0}: the created_at window [now, now + 10) holds only the first */

@@ -154,35 +154,49 @@ crm_store_status crm_store_failure(const bson_error_t *error, const char *what)
     return CRM_STORE_UNAVAILABLE;
 }
 
-static void append_sort_value(bson_t *doc, const char *key, const crm_list_params *list)
+static void append_sort_value(bson_t *doc, const char *key, const crm_list_params *list,
+                              int integers_are_dates)
 {
-    if (json_is_integer(list->after_value))
-        BSON_APPEND_DATE_TIME(doc, key, json_integer_value(list->after_value));
+    json_t *value = list->after_value;
+    if (json_is_integer(value) && integers_are_dates)
+        BSON_APPEND_DATE_TIME(doc, key, json_integer_value(value));
+    else if (json_is_integer(value))
+        BSON_APPEND_INT64(doc, key, json_integer_value(value));
     else
-        BSON_APPEND_UTF8(doc, key, json_string_value(list->after_value));
+        BSON_APPEND_UTF8(doc, key, json_string_value(value));
+}
+
+static void append_keyset(bson_t *filter, const crm_list_params *list, int integers_are_dates)
+{
+    const char *op = list->descending ? "$lt" : "$gt";
+    bson_oid_t oid;
+    bson_t any, beyond, beyond_value, tie, tie_id;
+    if (!list->after_value)
+        return;
+    bson_oid_init_from_string(&oid, list->after_id);
+    bson_append_array_begin(filter, "$or", -1, &any);
+    bson_append_document_begin(&any, "0", -1, &beyond);
+    bson_append_document_begin(&beyond, list->sort_field, -1, &beyond_value);
+    append_sort_value(&beyond_value, op, list, integers_are_dates);
+    bson_append_document_end(&beyond, &beyond_value);
+    bson_append_document_end(&any, &beyond);
+    bson_append_document_begin(&any, "1", -1, &tie);
+    append_sort_value(&tie, list->sort_field, list, integers_are_dates);
+    bson_append_document_begin(&tie, "_id", -1, &tie_id);
+    BSON_APPEND_OID(&tie_id, op, &oid);
+    bson_append_document_end(&tie, &tie_id);
+    bson_append_document_end(&any, &tie);
+    bson_append_array_end(filter, &any);
 }
 
 void crm_mongo_append_keyset(bson_t *filter, const crm_list_params *list)
 {
-    const char *op = list->descending ? "$lt" : "$gt";
-    bson_oid_t oid;
-    bson_t or, beyond, beyond_value, tie, tie_id;
-    if (!list->after_value)
-        return;
-    bson_oid_init_from_string(&oid, list->after_id);
-    bson_append_array_begin(filter, "$or", -1, & or);
-    bson_append_document_begin(& or, "0", -1, &beyond);
-    bson_append_document_begin(&beyond, list->sort_field, -1, &beyond_value);
-    append_sort_value(&beyond_value, op, list);
-    bson_append_document_end(&beyond, &beyond_value);
-    bson_append_document_end(& or, &beyond);
-    bson_append_document_begin(& or, "1", -1, &tie);
-    append_sort_value(&tie, list->sort_field, list);
-    bson_append_document_begin(&tie, "_id", -1, &tie_id);
-    BSON_APPEND_OID(&tie_id, op, &oid);
-    bson_append_document_end(&tie, &tie_id);
-    bson_append_document_end(& or, &tie);
-    bson_append_array_end(filter, & or);
+    append_keyset(filter, list, 1);
+}
+
+void crm_mongo_append_keyset_integer(bson_t *filter, const crm_list_params *list)
+{
+    append_keyset(filter, list, 0);
 }
 
 void crm_mongo_append_page(bson_t *opts, const crm_list_params *list)

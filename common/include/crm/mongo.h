@@ -55,6 +55,9 @@ crm_store_status crm_store_failure(const bson_error_t *error, const char *what);
  * values are BSON dates (created_at, updated_at). Nothing when the list has no cursor. */
 void crm_mongo_append_keyset(bson_t *filter, const crm_list_params *list);
 
+/* The same for a sort field holding plain integers (a rank, not a date). */
+void crm_mongo_append_keyset_integer(bson_t *filter, const crm_list_params *list);
+
 /* Appends {sort: {F: ±1, _id: ±1}, limit: list->limit + 1} to find options. */
 void crm_mongo_append_page(bson_t *opts, const crm_list_params *list);
 

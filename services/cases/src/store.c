@@ -335,32 +335,6 @@ crm_store_status case_store_create(crm_mongo *mongo, support_case *c)
 
 /* ---- lists ---- */
 
-/* Priority sorts by its numeric rank: a keyset on an integer, which the common helper would
- * take for a date. */
-static void append_priority_keyset(bson_t *filter, const crm_list_params *list)
-{
-    const char *op = list->descending ? "$lt" : "$gt";
-    bson_oid_t oid;
-    bson_t or, beyond, beyond_value, tie, tie_id;
-    if (!list->after_value)
-        return;
-    int32_t rank = (int32_t)json_integer_value(list->after_value);
-    bson_oid_init_from_string(&oid, list->after_id);
-    bson_append_array_begin(filter, "$or", -1, & or);
-    bson_append_document_begin(& or, "0", -1, &beyond);
-    bson_append_document_begin(&beyond, "priority_rank", -1, &beyond_value);
-    BSON_APPEND_INT32(&beyond_value, op, rank);
-    bson_append_document_end(&beyond, &beyond_value);
-    bson_append_document_end(& or, &beyond);
-    bson_append_document_begin(& or, "1", -1, &tie);
-    BSON_APPEND_INT32(&tie, "priority_rank", rank);
-    bson_append_document_begin(&tie, "_id", -1, &tie_id);
-    BSON_APPEND_OID(&tie_id, op, &oid);
-    bson_append_document_end(&tie, &tie_id);
-    bson_append_document_end(& or, &tie);
-    bson_append_array_end(filter, & or);
-}
-
 static int filter_build(bson_t *filter, const crm_list_params *list, const case_filters *f)
 {
     if (f->statuses[0])
@@ -389,8 +363,9 @@ static int filter_build(bson_t *filter, const crm_list_params *list, const case_
         BSON_APPEND_REGEX(filter, "title", pattern, "");
         free(pattern);
     }
-    if (strcmp(list->sort_field, "priority") == 0)
-        append_priority_keyset(filter, list);
+    /* Priority sorts by its stored rank, a plain integer (the others are dates or strings). */
+    if (strcmp(list->sort_field, "priority_rank") == 0)
+        crm_mongo_append_keyset_integer(filter, list);
     else
         crm_mongo_append_keyset(filter, list);
     return 0;
@@ -405,16 +380,16 @@ crm_store_status case_store_list(crm_mongo *mongo, const crm_list_params *list,
     crm_store_status status = CRM_STORE_OK;
     size_t capacity = (size_t)list->limit + 1;
 
+    crm_list_params page = *list;
+    if (strcmp(list->sort_field, "priority") == 0)
+        snprintf(page.sort_field, sizeof(page.sort_field), "priority_rank");
     *count = 0;
     *rows = calloc(capacity, sizeof(**rows));
-    if (!*rows || filter_build(&filter, list, filters) != 0) {
+    if (!*rows || filter_build(&filter, &page, filters) != 0) {
         bson_destroy(&filter);
         bson_destroy(&opts);
         return CRM_STORE_UNAVAILABLE;
     }
-    crm_list_params page = *list;
-    if (strcmp(list->sort_field, "priority") == 0)
-        snprintf(page.sort_field, sizeof(page.sort_field), "priority_rank");
     crm_mongo_append_page(&opts, &page);
     crm_mongo_session s = crm_mongo_session_open(mongo, CASES);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, &filter, &opts, NULL);

@@ -3,6 +3,7 @@
 #include "store.h"
 
 #include "crm/log.h"
+#include "crm/revisions.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -148,18 +149,15 @@ static crm_store_status update_one(crm_mongo *mongo, const char *collection, con
     return status;
 }
 
+static const crm_revision_target user_revisions = {USERS, "user_revisions", "user_id"};
+
 crm_store_status user_store_update(crm_mongo *mongo, const user *u, long long expected_version)
 {
-    bson_oid_t oid;
     bson_t fields = BSON_INITIALIZER;
-    bson_oid_init_from_string(&oid, u->id);
-    bson_t *filter = BCON_NEW("_id", BCON_OID(&oid), "version", BCON_INT64(expected_version));
     user_append_fields(&fields, u);
-    bson_t *update = BCON_NEW("$set", BCON_DOCUMENT(&fields));
-    crm_store_status status = update_one(mongo, USERS, filter, update);
-    bson_destroy(update);
+    crm_store_status status =
+        crm_revision_update(mongo, &user_revisions, u->id, expected_version, &fields, NULL);
     bson_destroy(&fields);
-    bson_destroy(filter);
     return status == CRM_STORE_NOT_FOUND ? CRM_STORE_CONFLICT : status;
 }
 

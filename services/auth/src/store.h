@@ -15,8 +15,9 @@ crm_store_status user_store_insert(crm_mongo *mongo, user *u);
 crm_store_status user_store_find_by_username(crm_mongo *mongo, const char *username, user *out);
 crm_store_status user_store_find_by_id(crm_mongo *mongo, const char *id, user *out);
 
-/* Writes u's role, disabled, email, updated_at and version, only if the stored version is still
- * `expected_version` (one atomic conditional write). STORE_CONFLICT otherwise. */
+/* Writes u's role, disabled, email, updated_at and version (expected_version + 1) only if the
+ * stored version is still `expected_version`, arbitrated by user_revisions (crm/revisions.h):
+ * of concurrent writers exactly one wins; CRM_STORE_CONFLICT for the others. */
 crm_store_status user_store_update(crm_mongo *mongo, const user *u, long long expected_version);
 crm_store_status user_store_set_password_hash(crm_mongo *mongo, const char *id, const char *hash);
 

@@ -165,6 +165,52 @@ START_TEST(test_user_unique_and_conditional_update)
 }
 END_TEST
 
+typedef struct editor {
+    user u;
+    crm_store_status status;
+} editor;
+
+static void *edit_thread(void *arg)
+{
+    editor *e = arg;
+    e->status = user_store_update(mongo, &e->u, 1);
+    return NULL;
+}
+
+/* FerretDB lets several conditional updates win; the revision arbiter admits exactly one. */
+START_TEST(test_user_concurrent_updates_one_wins)
+{
+    enum { EDITORS = 8 };
+    user u = new_user("erin"), found = {0};
+    pthread_t threads[EDITORS];
+    editor editors[EDITORS];
+    ck_assert_int_eq(user_store_insert(mongo, &u), CRM_STORE_OK);
+    for (int i = 0; i < EDITORS; i++) {
+        editors[i].u = u;
+        editors[i].u.version = 2;
+        snprintf(editors[i].u.role, sizeof(editors[i].u.role), "%s", i % 2 ? "viewer" : "admin");
+        editors[i].status = CRM_STORE_UNAVAILABLE;
+        pthread_create(&threads[i], NULL, edit_thread, &editors[i]);
+    }
+    int winners = 0, winner = -1;
+    for (int i = 0; i < EDITORS; i++) {
+        pthread_join(threads[i], NULL);
+        if (editors[i].status == CRM_STORE_OK) {
+            winners++;
+            winner = i;
+        } else {
+            ck_assert_int_eq(editors[i].status, CRM_STORE_CONFLICT);
+        }
+    }
+    ck_assert_int_eq(winners, 1);
+    ck_assert_int_eq(user_store_find_by_id(mongo, u.id, &found), CRM_STORE_OK);
+    ck_assert_int_eq(found.version, 2);
+    ck_assert_str_eq(found.role, editors[winner].u.role);
+    user_clean(&found);
+    user_clean(&u);
+}
+END_TEST
+
 START_TEST(test_login_failures_window)
 {
     long long times[8];
@@ -196,6 +242,7 @@ int main(void)
     tcase_add_test(tc, test_refresh_expired_and_unknown);
     tcase_add_test(tc, test_refresh_concurrent_spend_one_wins);
     tcase_add_test(tc, test_user_unique_and_conditional_update);
+    tcase_add_test(tc, test_user_concurrent_updates_one_wins);
     tcase_add_test(tc, test_login_failures_window);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);

@@ -6,6 +6,7 @@
 #include "store.h"
 
 #include "crm/log.h"
+#include "crm/revisions.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -191,87 +192,17 @@ crm_store_status case_store_find(crm_mongo *mongo, const char *id, support_case 
     return status;
 }
 
-/* Sets the main document to `state` if it is still at `from_version`. OK whether or not it
- * matched (someone else may have written the same revision), NOT_FOUND when the case is gone. */
-static crm_store_status main_write(crm_mongo *mongo, const char *id, const bson_t *state,
-                                   long long from_version)
-{
-    bson_error_t error;
-    bson_t reply;
-    bson_oid_t oid;
-    bson_oid_init_from_string(&oid, id);
-    bson_t *filter = BCON_NEW("_id", BCON_OID(&oid), "version", BCON_INT64(from_version));
-    bson_t *update = BCON_NEW("$set", BCON_DOCUMENT(state));
-    crm_mongo_session s = crm_mongo_session_open(mongo, CASES);
-    bool ok = mongoc_collection_update_one(s.collection, filter, update, NULL, &reply, &error);
-    crm_mongo_session_close(&s);
-    crm_store_status status = ok ? CRM_STORE_OK : crm_store_failure(&error, "case update");
-    bson_iter_t it;
-    int matched =
-        ok && bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) > 0;
-    bson_destroy(&reply);
-    bson_destroy(update);
-    bson_destroy(filter);
-    if (status == CRM_STORE_OK && !matched) {
-        bson_t *exists = BCON_NEW("_id", BCON_OID(&oid));
-        status = find_one(mongo, CASES, exists, NULL);
-        bson_destroy(exists);
-    }
-    return status;
-}
-
-/* A writer that lost the race for revision `version` finishes the winner's write when the main
- * document still lags (the winner crashed, or is slow): the revision log is the truth, the
- * main document catches up with it. */
-static crm_store_status revision_heal(crm_mongo *mongo, const char *id, long long version)
-{
-    char key[64];
-    bson_t doc;
-    bson_iter_t it;
-    snprintf(key, sizeof(key), "%s:%lld", id, version);
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
-    crm_store_status status = find_one(mongo, REVISIONS, filter, &doc);
-    bson_destroy(filter);
-    if (status != CRM_STORE_OK)
-        return status == CRM_STORE_NOT_FOUND ? CRM_STORE_OK : status;
-    if (bson_iter_init_find(&it, &doc, "state") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
-        uint32_t len = 0;
-        const uint8_t *data = NULL;
-        bson_iter_document(&it, &len, &data);
-        bson_t state;
-        if (bson_init_static(&state, data, len))
-            status = main_write(mongo, id, &state, version - 1);
-    }
-    bson_destroy(&doc);
-    return status;
-}
+static const crm_revision_target case_revisions = {CASES, REVISIONS, "case_id"};
 
 crm_store_status case_store_update(crm_mongo *mongo, const support_case *c,
                                    long long expected_version)
 {
-    bson_error_t error;
-    char key[64];
     bson_t state = BSON_INITIALIZER;
-    snprintf(key, sizeof(key), "%s:%lld", c->id, c->version);
     case_append_mutable(&state, c);
-    bson_t *revision = BCON_NEW("_id", BCON_UTF8(key), "case_id", BCON_UTF8(c->id), "customer_id",
-                                BCON_UTF8(c->customer_id), "version", BCON_INT64(c->version),
-                                "state", BCON_DOCUMENT(&state));
-    crm_mongo_session s = crm_mongo_session_open(mongo, REVISIONS);
-    bool inserted = mongoc_collection_insert_one(s.collection, revision, NULL, NULL, &error);
-    crm_mongo_session_close(&s);
-    bson_destroy(revision);
-    crm_store_status status;
-    if (inserted) {
-        status = main_write(mongo, c->id, &state, expected_version);
-    } else {
-        status = crm_store_failure(&error, "revision insert");
-        if (status == CRM_STORE_DUPLICATE) {
-            status = revision_heal(mongo, c->id, c->version);
-            if (status == CRM_STORE_OK)
-                status = CRM_STORE_CONFLICT;
-        }
-    }
+    bson_t *extra = BCON_NEW("customer_id", BCON_UTF8(c->customer_id));
+    crm_store_status status =
+        crm_revision_update(mongo, &case_revisions, c->id, expected_version, &state, extra);
+    bson_destroy(extra);
     bson_destroy(&state);
     return status;
 }

@@ -98,6 +98,14 @@ kafka_down_during_delete() {
     wait_for 60 bash -c "! kill -0 $pid" || fail "Kafka (pid $pid) did not stop"
     delete_customer "$victim"
     [[ $(case_count "$victim") == 3 ]] || fail "the cases went while Kafka was down?"
+    # Kafka down leaves both services serving: 200 degraded, saying which dependency is down.
+    local port ready
+    for port in "$CRM_CUSTOMERS_PORT" "$CRM_CASES_PORT"; do
+        wait_for 10 bash -c "curl -s http://127.0.0.1:$port/readyz | jq -e '.checks.kafka == \"down\"'" ||
+            fail "port $port /readyz does not report Kafka down"
+        ready=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$port/readyz")
+        [[ $ready == *'"status":"degraded"'*' 200' ]] || fail "port $port /readyz: $ready"
+    done
     "$stack" up >"$tmp/up.log" 2>&1 || { cat "$tmp/up.log" >&2; fail "stack.sh up failed"; }
     wait_ready
     wait_for 60 no_cases "$victim" || fail "after Kafka came back $(case_count "$victim") cases are left"

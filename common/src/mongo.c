@@ -250,3 +250,25 @@ char *crm_regex_literal(const char *text)
     *out = '\0';
     return pattern;
 }
+
+crm_store_status crm_mongo_find_one(crm_mongo *mongo, const char *collection, const bson_t *filter,
+                                    bson_t *out)
+{
+    bson_error_t error;
+    const bson_t *doc = NULL;
+    crm_store_status status = CRM_STORE_NOT_FOUND;
+    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
+    crm_mongo_session s = crm_mongo_session_open(mongo, collection);
+    mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, opts, NULL);
+    if (mongoc_cursor_next(cursor, &doc)) {
+        if (out)
+            bson_copy_to(doc, out);
+        status = CRM_STORE_OK;
+    } else if (mongoc_cursor_error(cursor, &error)) {
+        status = crm_store_failure(&error, "find");
+    }
+    mongoc_cursor_destroy(cursor);
+    crm_mongo_session_close(&s);
+    bson_destroy(opts);
+    return status;
+}

@@ -3,28 +3,6 @@
 
 #include <stdio.h>
 
-static crm_store_status find_one(crm_mongo *mongo, const char *collection, const bson_t *filter,
-                                 bson_t *out)
-{
-    bson_error_t error;
-    const bson_t *doc = NULL;
-    crm_store_status status = CRM_STORE_NOT_FOUND;
-    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
-    crm_mongo_session s = crm_mongo_session_open(mongo, collection);
-    mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, opts, NULL);
-    if (mongoc_cursor_next(cursor, &doc)) {
-        if (out)
-            bson_copy_to(doc, out);
-        status = CRM_STORE_OK;
-    } else if (mongoc_cursor_error(cursor, &error)) {
-        status = crm_store_failure(&error, "find");
-    }
-    mongoc_cursor_destroy(cursor);
-    crm_mongo_session_close(&s);
-    bson_destroy(opts);
-    return status;
-}
-
 /* Sets the document to `state` if it is still at `from_version`. OK whether or not it matched
  * (someone else may have written the same revision), NOT_FOUND when the document is gone. */
 static crm_store_status document_write(crm_mongo *mongo, const crm_revision_target *target,
@@ -48,7 +26,7 @@ static crm_store_status document_write(crm_mongo *mongo, const crm_revision_targ
     bson_destroy(filter);
     if (status == CRM_STORE_OK && !matched) {
         bson_t *exists = BCON_NEW("_id", BCON_OID(&oid));
-        status = find_one(mongo, target->collection, exists, NULL);
+        status = crm_mongo_find_one(mongo, target->collection, exists, NULL);
         bson_destroy(exists);
     }
     return status;
@@ -63,7 +41,7 @@ static crm_store_status revision_heal(crm_mongo *mongo, const crm_revision_targe
     bson_iter_t it;
     snprintf(key, sizeof(key), "%s:%lld", id, version);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
-    crm_store_status status = find_one(mongo, target->revisions, filter, &doc);
+    crm_store_status status = crm_mongo_find_one(mongo, target->revisions, filter, &doc);
     bson_destroy(filter);
     if (status != CRM_STORE_OK)
         return status == CRM_STORE_NOT_FOUND ? CRM_STORE_OK : status;

@@ -7,6 +7,7 @@
 #include "crm/http.h"
 #include "crm/log.h"
 #include "crm/metrics.h"
+#include "http_test_support.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -129,20 +130,6 @@ static int check_down(void *context)
 
 /* ---- server lifecycle ---- */
 
-/* A port nobody listens on: bind port 0, read it back, close. */
-static long free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&address, sizeof(address)), 0);
-    socklen_t len = sizeof(address);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&address, &len), 0);
-    close(fd);
-    return ntohs(address.sin_port);
-}
-
 static crm_http_server *server_create(long on_port)
 {
     crm_http_server *created = crm_http_server_new(&settings, "test", on_port);
@@ -167,7 +154,7 @@ static void setup(void)
     ck_assert_int_eq(crm_settings_load(&settings, NULL, err, sizeof(err)), 0);
     settings.http_threads = 2;
     settings.shutdown_grace_seconds = 0;
-    port = free_port();
+    port = http_test_free_port();
     server = server_create(port);
 }
 
@@ -182,125 +169,18 @@ static void teardown(void)
 
 /* ---- the client ---- */
 
-typedef struct reply {
-    long status;
-    char *body;
-    size_t len;
-    json_t *json; /* the body parsed, when it is JSON */
-    char content_type[128];
-    char allow[128];
-    char request_id[256];
-    size_t request_id_count;
-    char hooked[64]; /* X-Hooked, set by the response hook test */
-} reply;
-
-typedef struct upload {
-    const char *data;
-    size_t len, sent;
-} upload;
-
-static size_t on_body(char *data, size_t size, size_t count, void *user)
-{
-    reply *r = user;
-    size_t n = size * count;
-    char *grown = realloc(r->body, r->len + n + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + r->len, data, n);
-    r->body = grown;
-    r->len += n;
-    r->body[r->len] = '\0';
-    return n;
-}
-
-static size_t on_read(char *buffer, size_t size, size_t count, void *user)
-{
-    upload *u = user;
-    size_t n = size * count;
-    if (n > u->len - u->sent)
-        n = u->len - u->sent;
-    memcpy(buffer, u->data + u->sent, n);
-    u->sent += n;
-    return n;
-}
-
-static size_t on_discard(char *data, size_t size, size_t count, void *user)
-{
-    (void)data;
-    (void)user;
-    return size * count;
-}
-
-static void copy_header(CURL *curl, const char *name, char *out, size_t out_len, size_t *amount)
-{
-    struct curl_header *header = NULL;
-    out[0] = '\0';
-    if (amount)
-        *amount = 0;
-    if (curl_easy_header(curl, name, 0, CURLH_HEADER, -1, &header) != CURLHE_OK)
-        return;
-    snprintf(out, out_len, "%s", header->value);
-    if (amount)
-        *amount = header->amount;
-}
-
-static void reply_clean(reply *r)
-{
-    free(r->body);
-    json_decref(r->json);
-    memset(r, 0, sizeof(*r));
-}
-
-/* Sends one request. `content_type` NULL sends none; `body` NULL sends no body; `chunked` sends
- * the body without Content-Length. `headers` is a NULL-terminated list of extra header lines. */
+/* The shared client (http_test_support.h) against this file's server. */
 static void http_full(reply *r, const char *method, const char *path, const char *content_type,
                       const char *body, size_t len, int chunked, const char *const *headers)
 {
-    char url[512], line[256];
-    struct curl_slist *list = NULL;
-    upload source = {body, len, 0};
+    http_test_request(r, port, method, path, content_type, body, len, chunked, headers);
+}
 
-    memset(r, 0, sizeof(*r));
-    CURL *curl = curl_easy_init();
-    ck_assert_ptr_nonnull(curl);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%ld%s", port, path);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    list = curl_slist_append(list, "Expect:");
-    snprintf(line, sizeof(line), "Content-Type:%s%s", content_type ? " " : "",
-             content_type ? content_type : "");
-    list = curl_slist_append(list, line);
-    for (size_t i = 0; headers && headers[i]; i++)
-        list = curl_slist_append(list, headers[i]);
-    if (chunked) {
-        list = curl_slist_append(list, "Transfer-Encoding: chunked");
-        curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(curl, CURLOPT_READDATA, &source);
-    } else if (body) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-
-    CURLcode rc = curl_easy_perform(curl);
-    ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
-    copy_header(curl, "Content-Type", r->content_type, sizeof(r->content_type), NULL);
-    copy_header(curl, "Allow", r->allow, sizeof(r->allow), NULL);
-    copy_header(curl, "X-Request-Id", r->request_id, sizeof(r->request_id), &r->request_id_count);
-    copy_header(curl, "X-Hooked", r->hooked, sizeof(r->hooked), NULL);
-    curl_easy_cleanup(curl);
-    curl_slist_free_all(list);
-
-    if (r->body && strncmp(r->content_type, "application/", 12) == 0 &&
-        strstr(r->content_type, "json"))
-        r->json = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
+static void assert_hooked(const reply *r, const char *expected)
+{
+    char hooked[64];
+    reply_header(r, "X-Hooked", hooked, sizeof(hooked));
+    ck_assert_str_eq(hooked, expected);
 }
 
 static void http(reply *r, const char *method, const char *path)
@@ -328,30 +208,6 @@ static int matches(const char *pattern, const char *text)
     int rc = regexec(&re, text, 0, NULL, 0);
     regfree(&re);
     return rc == 0;
-}
-
-static const char *member_string(json_t *object, const char *key)
-{
-    json_t *value = json_object_get(object, key);
-    ck_assert_msg(json_is_string(value), "member %s is not a string", key);
-    return json_string_value(value);
-}
-
-/* The response is a problem of `status` and `slug`, with the request id of its header. */
-static void assert_problem(const reply *r, long status, const char *slug)
-{
-    char type[96];
-    snprintf(type, sizeof(type), "/problems/%s", slug);
-    ck_assert_msg(r->status == status, "status %ld, want %ld; body %s", r->status, status,
-                  r->body ? r->body : "(none)");
-    ck_assert_str_eq(r->content_type, "application/problem+json");
-    ck_assert_msg(r->json != NULL, "body is not JSON: %s", r->body ? r->body : "(none)");
-    ck_assert_str_eq(member_string(r->json, "type"), type);
-    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "status")), status);
-    ck_assert_uint_gt(strlen(member_string(r->json, "title")), 0);
-    ck_assert(json_is_string(json_object_get(r->json, "detail")));
-    ck_assert_uint_gt(strlen(r->request_id), 0);
-    ck_assert_str_eq(member_string(r->json, "request_id"), r->request_id);
 }
 
 static void assert_echoed(const reply *r, const char *sent)
@@ -636,20 +492,20 @@ START_TEST(test_response_hook_sees_every_answer)
     crm_http_server_set_response_hook(server, hook_mark, "ctx");
     server_start();
     http(&r, "GET", "/things");
-    ck_assert_str_eq(r.hooked, "ctx GET 200");
+    assert_hooked(&r, "ctx GET 200");
     reply_clean(&r);
     http(&r, "DELETE", "/things");
-    ck_assert_str_eq(r.hooked, "ctx DELETE 405");
+    assert_hooked(&r, "ctx DELETE 405");
     reply_clean(&r);
     http(&r, "GET", "/no/such/path");
-    ck_assert_str_eq(r.hooked, "ctx GET 404");
+    assert_hooked(&r, "ctx GET 404");
     reply_clean(&r);
     http(&r, "GET", "/private"); /* no token: 401 before the handler */
     ck_assert_int_eq(r.status, 401);
-    ck_assert_str_eq(r.hooked, "ctx GET 401");
+    assert_hooked(&r, "ctx GET 401");
     reply_clean(&r);
     post_json(&r, "/echo", "text/plain", "{}");
-    ck_assert_str_eq(r.hooked, "ctx POST 415");
+    assert_hooked(&r, "ctx POST 415");
     reply_clean(&r);
 }
 END_TEST
@@ -1045,7 +901,7 @@ START_TEST(test_restart_on_same_port)
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_discard);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, http_test_discard);
     ck_assert_int_eq(curl_easy_perform(curl), CURLE_OK);
     crm_http_server_free(server);
     server = server_create(port);

@@ -61,6 +61,12 @@ void crm_mongo_append_keyset_integer(bson_t *filter, const crm_list_params *list
 /* Appends {sort: {F: ±1, _id: ±1}, limit: list->limit + 1} to find options. */
 void crm_mongo_append_page(bson_t *opts, const crm_list_params *list);
 
+/* Finds the first document of `collection` matching `filter` and copies it into `out` (which
+ * the caller then bson_destroy()s), or only tells whether it exists when `out` is NULL.
+ * CRM_STORE_OK, CRM_STORE_NOT_FOUND or a failure. */
+crm_store_status crm_mongo_find_one(crm_mongo *mongo, const char *collection, const bson_t *filter,
+                                    bson_t *out);
+
 /* Appends {field: {$in: [values...]}} (values NULL-terminated). */
 void crm_mongo_append_in(bson_t *doc, const char *field, const char *const *values);
 

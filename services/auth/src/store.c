@@ -93,21 +93,12 @@ crm_store_status user_store_insert(crm_mongo *mongo, user *u)
 
 static crm_store_status user_find(crm_mongo *mongo, const bson_t *filter, user *out)
 {
-    bson_error_t error;
-    const bson_t *doc = NULL;
-    crm_store_status status = CRM_STORE_NOT_FOUND;
-    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
-    crm_mongo_session s = crm_mongo_session_open(mongo, USERS);
-    mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, opts, NULL);
-    if (mongoc_cursor_next(cursor, &doc)) {
-        user_from_bson(doc, out);
-        status = CRM_STORE_OK;
-    } else if (mongoc_cursor_error(cursor, &error)) {
-        status = crm_store_failure(&error, "user find");
+    bson_t doc;
+    crm_store_status status = crm_mongo_find_one(mongo, USERS, filter, &doc);
+    if (status == CRM_STORE_OK) {
+        user_from_bson(&doc, out);
+        bson_destroy(&doc);
     }
-    mongoc_cursor_destroy(cursor);
-    crm_mongo_session_close(&s);
-    bson_destroy(opts);
     return status;
 }
 

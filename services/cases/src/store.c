@@ -154,35 +154,13 @@ crm_store_status case_store_insert(crm_mongo *mongo, support_case *c)
     return ok ? CRM_STORE_OK : crm_store_failure(&error, "case insert");
 }
 
-static crm_store_status find_one(crm_mongo *mongo, const char *collection, const bson_t *filter,
-                                 bson_t *out)
-{
-    bson_error_t error;
-    const bson_t *doc = NULL;
-    crm_store_status status = CRM_STORE_NOT_FOUND;
-    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
-    crm_mongo_session s = crm_mongo_session_open(mongo, collection);
-    mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, opts, NULL);
-    if (mongoc_cursor_next(cursor, &doc)) {
-        if (out)
-            bson_copy_to(doc, out);
-        status = CRM_STORE_OK;
-    } else if (mongoc_cursor_error(cursor, &error)) {
-        status = crm_store_failure(&error, "find");
-    }
-    mongoc_cursor_destroy(cursor);
-    crm_mongo_session_close(&s);
-    bson_destroy(opts);
-    return status;
-}
-
 crm_store_status case_store_find(crm_mongo *mongo, const char *id, support_case *out)
 {
     bson_oid_t oid;
     bson_t doc;
     bson_oid_init_from_string(&oid, id);
     bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
-    crm_store_status status = find_one(mongo, CASES, filter, &doc);
+    crm_store_status status = crm_mongo_find_one(mongo, CASES, filter, &doc);
     if (status == CRM_STORE_OK) {
         memset(out, 0, sizeof(*out));
         case_from_bson(&doc, out);
@@ -237,7 +215,7 @@ crm_store_status case_store_delete(crm_mongo *mongo, const char *id, long long e
         return status;
     if (deleted == 0) {
         bson_t *exists = BCON_NEW("_id", BCON_OID(&oid));
-        status = find_one(mongo, CASES, exists, NULL);
+        status = crm_mongo_find_one(mongo, CASES, exists, NULL);
         bson_destroy(exists);
         return status == CRM_STORE_OK ? CRM_STORE_CONFLICT : status;
     }
@@ -366,7 +344,7 @@ crm_store_status tombstone_store_insert(crm_mongo *mongo, const char *customer_i
 crm_store_status tombstone_store_find(crm_mongo *mongo, const char *customer_id)
 {
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(customer_id));
-    crm_store_status status = find_one(mongo, TOMBSTONES, filter, NULL);
+    crm_store_status status = crm_mongo_find_one(mongo, TOMBSTONES, filter, NULL);
     bson_destroy(filter);
     return status;
 }

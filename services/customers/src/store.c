@@ -277,27 +277,6 @@ crm_store_status customer_store_delete(crm_mongo *mongo, const customer *current
 
 /* ---- reads ---- */
 
-static crm_store_status find_one(crm_mongo *mongo, const char *collection, const bson_t *filter,
-                                 bson_t *out)
-{
-    bson_error_t error;
-    const bson_t *doc = NULL;
-    crm_store_status status = CRM_STORE_NOT_FOUND;
-    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
-    crm_mongo_session s = crm_mongo_session_open(mongo, collection);
-    mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, filter, opts, NULL);
-    if (mongoc_cursor_next(cursor, &doc)) {
-        bson_copy_to(doc, out);
-        status = CRM_STORE_OK;
-    } else if (mongoc_cursor_error(cursor, &error)) {
-        status = crm_store_failure(&error, "find");
-    }
-    mongoc_cursor_destroy(cursor);
-    crm_mongo_session_close(&s);
-    bson_destroy(opts);
-    return status;
-}
-
 crm_store_status customer_store_find(crm_mongo *mongo, const char *id, customer *out)
 {
     bson_oid_t oid;
@@ -305,7 +284,7 @@ crm_store_status customer_store_find(crm_mongo *mongo, const char *id, customer 
     memset(out, 0, sizeof(*out));
     bson_oid_init_from_string(&oid, id);
     bson_t *filter = BCON_NEW("_id", BCON_OID(&oid), "deleted", BCON_BOOL(false));
-    crm_store_status status = find_one(mongo, CUSTOMERS, filter, &doc);
+    crm_store_status status = crm_mongo_find_one(mongo, CUSTOMERS, filter, &doc);
     bson_destroy(filter);
     if (status != CRM_STORE_OK)
         return status;
@@ -322,7 +301,7 @@ static int revision_exists(crm_mongo *mongo, const char *id, long long version)
     bson_t doc;
     revision_id(rev, sizeof(rev), id, version);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(rev));
-    crm_store_status status = find_one(mongo, CUSTOMER_REVISIONS, filter, &doc);
+    crm_store_status status = crm_mongo_find_one(mongo, CUSTOMER_REVISIONS, filter, &doc);
     bson_destroy(filter);
     if (status == CRM_STORE_OK)
         bson_destroy(&doc);
@@ -339,7 +318,7 @@ static crm_store_status revision_apply(crm_mongo *mongo, const char *id, long lo
     bson_iter_t it, state;
     customer c = {0};
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
-    crm_store_status status = find_one(mongo, CUSTOMER_REVISIONS, filter, &doc);
+    crm_store_status status = crm_mongo_find_one(mongo, CUSTOMER_REVISIONS, filter, &doc);
     bson_destroy(filter);
     if (status != CRM_STORE_OK)
         return status;

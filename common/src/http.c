@@ -60,6 +60,8 @@ struct crm_http_server {
     crm_http_response_hook response_hook;
     void *response_hook_context;
     atomic_int in_flight;
+    atomic_int draining;            /* set by stop: answers say Connection: close */
+    _Atomic double last_request_at; /* monotonic seconds of the latest request's start */
     int running;
 };
 
@@ -107,6 +109,11 @@ static int callback_context(const struct _u_request *request, struct _u_response
     request_started = crm_monotonic_seconds();
     u_map_put(response->map_header, "X-Request-Id", id);
     crm_http_server *server = user_data;
+    atomic_store(&server->last_request_at, request_started);
+    /* While draining, every answer closes its connection, so the client (the gateway) stops
+     * reusing it and opens its next connection to an instance that is staying. */
+    if (atomic_load(&server->draining))
+        u_map_put(response->map_header, "Connection", "close");
     if (u_map_count(request->map_header) > (int)server->settings->http_max_headers) {
         crm_problem_send(response, CRM_PROBLEM_HEADERS_TOO_LARGE, "at most %ld headers",
                          server->settings->http_max_headers);
@@ -471,19 +478,20 @@ static int handle_readyz(const struct _u_request *request, struct _u_response *r
 {
     (void)request;
     crm_http_server *server = user_data;
-    const char *status = "ready";
+    const char *status = atomic_load(&server->draining) ? "draining" : "ready";
     json_t *checks = json_object();
     for (size_t i = 0; i < server->check_count; i++) {
         readiness *r = &server->checks[i];
         int up = r->check(r->context);
         json_object_set_new(checks, r->name, json_string(up ? "up" : "down"));
-        if (!up && r->required)
+        if (!up && r->required && strcmp(status, "draining") != 0)
             status = "unavailable";
         else if (!up && strcmp(status, "ready") == 0)
             status = "degraded";
     }
     json_t *body = json_pack("{s:s, s:o}", "status", status, "checks", checks);
-    crm_http_send_json(response, strcmp(status, "unavailable") == 0 ? 503 : 200, body);
+    int serving = strcmp(status, "ready") == 0 || strcmp(status, "degraded") == 0;
+    crm_http_send_json(response, serving ? 200 : 503, body);
     json_decref(body);
     return U_CALLBACK_COMPLETE;
 }
@@ -653,16 +661,36 @@ int crm_http_server_start(crm_http_server *server)
     return 0;
 }
 
+static unsigned int open_connections(crm_http_server *server)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(server->instance.mhd_daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info ? info->num_connections : 0;
+}
+
+/* A drain that loses nothing: new connections are refused at once (a client such as the gateway
+ * then sends elsewhere, knowing nothing was sent), requests on open connections are still
+ * served and answered with Connection: close, and the open connections are cut only once none
+ * is left, or nothing has arrived for a quiet second and nothing is in flight, or the grace
+ * period is over. */
 void crm_http_server_stop(crm_http_server *server, long grace_seconds)
 {
     if (!server || !server->running)
         return;
+    atomic_store(&server->draining, 1);
     MHD_socket listener = MHD_quiesce_daemon(server->instance.mhd_daemon);
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
+    const double quiet_seconds = 1.0;
     double deadline = crm_monotonic_seconds() + (double)grace_seconds;
-    while (atomic_load(&server->in_flight) > 0 && crm_monotonic_seconds() < deadline)
+    for (;;) {
+        double now = crm_monotonic_seconds();
+        int idle = atomic_load(&server->in_flight) == 0;
+        if (now >= deadline || (idle && open_connections(server) == 0) ||
+            (idle && now - atomic_load(&server->last_request_at) >= quiet_seconds))
+            break;
         usleep(10000);
+    }
     ulfius_stop_framework(&server->instance);
     server->running = 0;
 }

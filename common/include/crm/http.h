@@ -79,7 +79,9 @@ const crm_principal *crm_http_principal(void);
 /* Starts serving. Returns 0, or -1 (port taken, ...) after logging why. */
 int crm_http_server_start(crm_http_server *server);
 
-/* Stops accepting, waits up to `grace_seconds` for in-flight requests, then stops. */
+/* Drains, then stops: refuses new connections at once, answers requests on open ones with
+ * Connection: close (and /readyz with 503 "draining"), and closes them when none is left, after a
+ * quiet second with nothing in flight, or after `grace_seconds`. */
 void crm_http_server_stop(crm_http_server *server, long grace_seconds);
 
 /* Releases the server; accepts NULL. Stops it first if it still runs. */

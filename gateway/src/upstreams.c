@@ -80,12 +80,23 @@ size_t upstream_group_pick(upstream_group *group, long long now_ms,
     if (group->count == 0)
         return 0;
     unsigned int start = atomic_fetch_add(&group->next, 1u) % (unsigned int)group->count;
+    size_t cooling = group->count;
+    /* Healthy instances from the front, cooling ones from the back (then put in ring order):
+     * while one instance restarts, another may refuse for a moment too, and trying it costs a
+     * refused connect where skipping it would cost the client a 503. */
     for (size_t i = 0; i < group->count; i++) {
         upstream_instance *instance = &group->instances[(start + i) % group->count];
         if (atomic_load(&instance->unhealthy_until) <= now_ms)
             order[picked++] = instance;
+        else
+            order[--cooling] = instance;
     }
-    return picked;
+    for (size_t i = picked, j = group->count - 1; i < j; i++, j--) {
+        upstream_instance *swap = order[i];
+        order[i] = order[j];
+        order[j] = swap;
+    }
+    return group->count;
 }
 
 void upstream_instance_mark_down(upstream_instance *instance, long long now_ms)

@@ -32,9 +32,10 @@ typedef struct upstreams {
 int upstreams_init(upstreams *all, const crm_settings *settings, char *err, size_t err_len);
 void upstreams_clean(upstreams *all);
 
-/* Fills `order` with the instances of `group` to try for one request, healthy ones only, starting
- * at the next round-robin position; `now_ms` is the monotonic clock in milliseconds. Returns how
- * many (0: every instance is cooling down). Thread-safe. */
+/* Fills `order` with the instances of `group` in the order to try them for one request: the
+ * healthy ones from the next round-robin position, then those cooling down after a refusal;
+ * `now_ms` is the monotonic clock in milliseconds. Returns how many (0 only for an empty group).
+ * Thread-safe. */
 size_t upstream_group_pick(upstream_group *group, long long now_ms,
                            upstream_instance *order[UPSTREAM_MAX_INSTANCES]);
 

@@ -75,14 +75,18 @@ START_TEST(test_cool_down)
     ck_assert_int_eq(init("http://a0:1,http://a1:1", "http://c:2", "http://k:3"), 0);
     upstream_group *group = &all.auth;
     upstream_instance_mark_down(&group->instances[0], 5000);
-    for (int i = 0; i < 4; i++) {
-        ck_assert_uint_eq(upstream_group_pick(group, 5000 + UPSTREAM_COOLDOWN_MS - 1, order), 1);
+    for (int i = 0; i < 4; i++) { /* a0 cools down: tried last, whatever the ring position */
+        ck_assert_uint_eq(upstream_group_pick(group, 5000 + UPSTREAM_COOLDOWN_MS - 1, order), 2);
         ck_assert_ptr_eq(order[0], &group->instances[1]);
+        ck_assert_ptr_eq(order[1], &group->instances[0]);
     }
+    /* Both cooling: both are still tried, rather than a 503 without trying. */
     upstream_instance_mark_down(&group->instances[1], 5500);
-    ck_assert_uint_eq(upstream_group_pick(group, 5999, order), 0); /* the 503 case */
-    ck_assert_uint_eq(upstream_group_pick(group, 6000, order), 1); /* a0 is back */
+    ck_assert_uint_eq(upstream_group_pick(group, 5999, order), 2);
+    ck_assert_ptr_ne(order[0], order[1]);
+    ck_assert_uint_eq(upstream_group_pick(group, 6000, order), 2); /* a0 is back: first */
     ck_assert_ptr_eq(order[0], &group->instances[0]);
+    ck_assert_ptr_eq(order[1], &group->instances[1]);
     ck_assert_uint_eq(upstream_group_pick(group, 6500, order), 2);
 }
 END_TEST

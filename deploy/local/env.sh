@@ -32,6 +32,23 @@ export CRM_KAFKA_HEAP=${CRM_KAFKA_HEAP:-512m}
 export CRM_MONGO_URI=${CRM_MONGO_URI:-mongodb://127.0.0.1:$CRM_FERRETDB_PORT/?serverSelectionTimeoutMS=1000&connectTimeoutMS=1000}
 export CRM_KAFKA_BROKERS=${CRM_KAFKA_BROKERS:-127.0.0.1:$CRM_KAFKA_PORT}
 export CRM_BOOTSTRAP_ADMIN_USERNAME=${CRM_BOOTSTRAP_ADMIN_USERNAME:-admin}
+# Instances of each service (the gateway balances over them) and a command that wraps each of our
+# executables (`make memcheck` sets valgrind).
+export CRM_INSTANCES=${CRM_INSTANCES:-1}
+[[ $CRM_INSTANCES =~ ^[1-9]$ ]] || { echo "CRM_INSTANCES must be 1 to 9, got '$CRM_INSTANCES'" >&2; exit 2; }
+export CRM_WRAP=${CRM_WRAP:-}
+if ((CRM_INSTANCES > 1)); then
+    for crm_service in AUTH CUSTOMERS CASES; do
+        crm_url=CRM_${crm_service}_URL crm_port=CRM_${crm_service}_PORT
+        if [[ -z ${!crm_url:-} ]]; then
+            crm_list=
+            for ((crm_n = 0; crm_n < CRM_INSTANCES; crm_n++)); do
+                crm_list+=${crm_list:+,}http://127.0.0.1:$((${!crm_port} + 100 * crm_n))
+            done
+            export "$crm_url=$crm_list"
+        fi
+    done
+fi
 
 # Development keys and the bootstrap admin's password are made once per CRM_VAR when none is
 # configured, and kept there (never in the checkout).

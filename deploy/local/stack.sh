@@ -5,12 +5,21 @@
 #   stack.sh down    stop every part, newest first, leaving no process behind
 #   stack.sh run     up, then follow the logs in the foreground; Ctrl-C stops everything
 #   stack.sh status  one line per part
+#   stack.sh start|stop|restart PART...   one part at a time (restart: SIGTERM, wait, start)
+# With CRM_INSTANCES=N each service runs N instances: instance n is the part <service>-n
+# (auth-2, ...) on the service's port + 100 * (n - 1), and the gateway balances over all of them.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/versions.sh"
 . "$here/env.sh"
 
-parts=(ferretdb kafka auth customers cases gateway)
+services=(auth customers cases)
+parts=(ferretdb kafka)
+for service in "${services[@]}"; do
+    parts+=("$service")
+    for ((n = 2; n <= CRM_INSTANCES; n++)); do parts+=("$service-$n"); done
+done
+parts+=(gateway)
 run_dir=$CRM_VAR/run
 log_dir=$CRM_VAR/log
 mkdir -p "$run_dir" "$log_dir" "$CRM_VAR/data"
@@ -23,8 +32,16 @@ process_marker() {
     case $1 in
     ferretdb) echo "ferretdb" ;;
     kafka) echo "kafka.Kafka" ;;
-    *) echo "crm-$1" ;;
+    *) echo "crm-${1%-[0-9]*}" ;;
     esac
+}
+
+# The port of an executable's part: instance n of a service listens 100 * (n - 1) above the first.
+part_port() {
+    local service=${1%-[0-9]*} n=1 base
+    [[ $1 =~ -([0-9]+)$ ]] && n=${BASH_REMATCH[1]}
+    base=CRM_${service^^}_PORT
+    echo $((${!base} + 100 * (n - 1)))
 }
 
 part_pid() {
@@ -42,10 +59,7 @@ part_ready() {
     case $1 in
     ferretdb) "$CRM_BIN_DIR/crm-probe" mongo "mongodb://127.0.0.1:$CRM_FERRETDB_PORT/?serverSelectionTimeoutMS=500&connectTimeoutMS=500" ;;
     kafka) "$CRM_BIN_DIR/crm-probe" kafka "127.0.0.1:$CRM_KAFKA_PORT" crm.customers.v1 "$CRM_KAFKA_PARTITIONS" ;;
-    auth) http_ready "$CRM_AUTH_PORT" ;;
-    customers) http_ready "$CRM_CUSTOMERS_PORT" ;;
-    cases) http_ready "$CRM_CASES_PORT" ;;
-    gateway) http_ready "$CRM_GATEWAY_PORT" ;;
+    *) http_ready "$(part_port "$1")" ;;
     esac
 }
 
@@ -106,7 +120,11 @@ part_command() {
             -cp "$CRM_CACHE/kafka/$KAFKA_LIBS_KEY/libs/*" kafka.Kafka \
             "$CRM_VAR/kafka/server.properties"
         ;;
-    *) echo "$CRM_BIN_DIR/crm-$1" ;;
+    gateway) echo "$CRM_WRAP $CRM_BIN_DIR/crm-gateway" ;;
+    *)
+        local service=${1%-[0-9]*}
+        echo "env CRM_${service^^}_PORT=$(part_port "$1") $CRM_WRAP $CRM_BIN_DIR/crm-$service"
+        ;;
     esac
 }
 
@@ -183,9 +201,23 @@ cmd_up() {
     say "all parts ready under $CRM_VAR"
 }
 
+# Instances beyond today's CRM_INSTANCES, left by an `up` with a larger one, stop first.
 cmd_down() {
+    local file part
+    for file in "$run_dir"/*-[0-9]*.pid; do
+        [[ -e $file ]] || continue
+        part=$(basename "$file" .pid)
+        [[ " ${parts[*]} " == *" $part "* ]] || stop_part "$part"
+    done
     for ((i = ${#parts[@]} - 1; i >= 0; i--)); do
         stop_part "${parts[i]}"
+    done
+}
+
+known_parts() {
+    local part
+    for part in "$@"; do
+        [[ " ${parts[*]} " == *" $part "* ]] || { say "no part named $part (parts: ${parts[*]})" >&2; exit 2; }
     done
 }
 
@@ -194,9 +226,9 @@ cmd_status() {
     for part in "${parts[@]}"; do
         if pid=$(part_pid "$part"); then
             part_ready "$part" >/dev/null 2>&1 && state=ready || state="running, not ready"
-            printf '%-10s %-20s pid %s\n' "$part" "$state" "$pid"
+            printf '%-12s %-20s pid %s\n' "$part" "$state" "$pid"
         else
-            printf '%-10s %s\n' "$part" "stopped"
+            printf '%-12s %s\n' "$part" "stopped"
         fi
     done
 }
@@ -237,13 +269,32 @@ cmd_run() {
     wait
 }
 
-case ${1:-} in
+command=${1:-}
+shift || true
+case $command in
 up) cmd_up ;;
 down) cmd_down ;;
 run) cmd_run ;;
 status) cmd_status ;;
+start)
+    known_parts "$@"
+    check_installed
+    for part in "$@"; do start_part "$part" || exit 1; done
+    ;;
+stop)
+    known_parts "$@"
+    for part in "$@"; do stop_part "$part"; done
+    ;;
+restart)
+    known_parts "$@"
+    check_installed
+    for part in "$@"; do
+        stop_part "$part"
+        start_part "$part" || exit 1
+    done
+    ;;
 *)
-    echo "usage: $0 up|down|run|status" >&2
+    echo "usage: $0 up|down|run|status, or start|stop|restart PART..." >&2
     exit 2
     ;;
 esac

@@ -12,7 +12,7 @@ ASAN := build/asan
 # The integration tests' own stack: its state and pid files live here (see tests/CMakeLists.txt).
 ITEST_VAR := $(ASAN)/itest-var
 
-.PHONY: help deps build build-asan run up down status test unit-test format clean
+.PHONY: help deps build build-asan run up down status test unit-test format clean soak memcheck
 
 help:
 	@echo "make run     start FerretDB, Kafka, the services and the gateway in the foreground"
@@ -20,6 +20,8 @@ help:
 	@echo "make test    install what is missing, build, run every test"
 	@echo "make deps    only install dependencies (cached in \$$CRM_CACHE = $(CRM_CACHE))"
 	@echo "make format  clang-format every C file"
+	@echo "make soak    drill: minutes of mixed load, then 0 errors, 0 records lost, flat memory"
+	@echo "make memcheck drill: every executable under valgrind through the Postman collection"
 
 deps:
 	@deploy/local/deps.sh
@@ -58,6 +60,13 @@ test: build build-asan
 	ctest --test-dir $(ASAN) -LE unit --output-on-failure || status=1; \
 	if [[ -d $(ITEST_VAR)/run ]]; then CRM_VAR=$(ITEST_VAR) deploy/local/stack.sh down >/dev/null; fi; \
 	exit $$status
+
+# Drills: minutes long, on stacks of their own (ports 29xxx), never part of `make test`.
+soak: build
+	@tests/drills/soak.sh
+
+memcheck: build
+	@tests/drills/memcheck.sh
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -15,7 +15,7 @@ wrk_pid=
 restore() {
     [[ -n $wrk_pid ]] && kill "$wrk_pid" 2>/dev/null
     CRM_INSTANCES=2 "$stack" stop auth-2 customers-2 cases-2 >/dev/null 2>&1 || true
-    CRM_INSTANCES=1 "$stack" restart gateway >/dev/null 2>&1 || true
+    CRM_INSTANCES=1 "$stack" restart gateway cases >/dev/null 2>&1 || true
     rm -rf "$tmp"
 }
 trap restore EXIT
@@ -25,7 +25,8 @@ instances=(auth auth-2 customers customers-2 cases cases-2)
 duration=${CRM_ROLLING_SECONDS:-40}
 
 "$stack" start auth-2 customers-2 cases-2 >"$tmp/stack.log" 2>&1 || { cat "$tmp/stack.log"; fail "second instances did not start"; }
-"$stack" restart gateway >>"$tmp/stack.log" 2>&1 || { cat "$tmp/stack.log"; fail "the gateway did not restart"; }
+# The gateway, and crm-cases for its reference checks, learn both instances' addresses.
+"$stack" restart gateway cases >>"$tmp/stack.log" 2>&1 || { cat "$tmp/stack.log"; fail "the gateway and crm-cases did not restart"; }
 login
 subject=$(customer_with_cases 1)
 victim=$(customer_with_cases 4)

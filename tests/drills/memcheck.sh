@@ -19,14 +19,14 @@ grep -E 'requests|assertions' "$tmp/newman.log" | head -4
 "$root/deploy/local/stack.sh" down >/dev/null
 
 status=0
-printf '%-10s %8s %14s %8s\n' executable pid "definitely" errors
+printf '%-14s %8s %14s %8s\n' executable pid "definitely" errors
 for log in "$CRM_VAR"/log/valgrind-*.log; do
     exe=$(awk '/^==[0-9]+== Command:/ {print $3; exit}' "$log")
     pid=$(basename "$log" .log | cut -d- -f2)
     lost=$(awk '/definitely lost:/ {gsub(",", "", $4); print $4; exit}' "$log")
     errors=$(awk '/ERROR SUMMARY:/ {print $4; exit}' "$log")
     [[ -n $errors ]] || { echo "FAIL: $log has no summary (did $exe exit cleanly?)"; status=1; continue; }
-    printf '%-10s %8s %14s %8s\n' "$(basename "$exe")" "$pid" "${lost:-0} bytes" "$errors"
+    printf '%-14s %8s %14s %8s\n' "$(basename "$exe")" "$pid" "${lost:-0} bytes" "$errors"
     [[ ${lost:-0} == 0 && $errors == 0 ]] || status=1
 done
 seen=$(ls "$CRM_VAR"/log/valgrind-*.log 2>/dev/null | wc -l)

@@ -37,6 +37,11 @@ while kill -0 "$wrk_pid" 2>/dev/null; do
 done
 wait "$wrk_pid" || { cat "$tmp/wrk.out"; fail "wrk failed"; }
 cat "$tmp/wrk.out"
+declare -A end
+for part in "${parts[@]}"; do
+    end[$part]=$(rss_kib "$part")
+    ((end[$part] > ${peak[$part]:-0})) && peak[$part]=${end[$part]}
+done
 # The token the load used expires after CRM_JWT_TTL_SECONDS: a fresh one for the checks.
 login
 
@@ -69,11 +74,10 @@ walk() { # walk PATH KIND: every id of a list, "KIND id" per line
 missing=$(comm -23 "$tmp/created" "$tmp/present" | wc -l)
 ((missing == 0)) || { echo "FAIL: $missing created records are missing:"; comm -23 "$tmp/created" "$tmp/present" | head; status=1; }
 
-printf '\n%-10s %12s %12s %12s %10s\n' part "warm KiB" "end KiB" "peak KiB" growth
+printf '\n%-10s %12s %12s %12s %10s\n' part "warm KiB" "end KiB" "peak KiB" "growth KiB"
 for part in "${parts[@]}"; do
-    end=$(rss_kib "$part")
-    grown=$((end - ${warm[$part]:-$end}))
-    printf '%-10s %12s %12s %12s %10s\n' "$part" "${warm[$part]:-?}" "$end" "${peak[$part]}" "$grown"
+    grown=$((end[$part] - ${warm[$part]:-${end[$part]}}))
+    printf '%-10s %12s %12s %12s %10s\n' "$part" "${warm[$part]:-?}" "${end[$part]}" "${peak[$part]}" "$grown"
     ((grown <= growth_allowed)) || { echo "FAIL: $part grew $grown KiB after warm-up"; status=1; }
 done
 printf '\nsoak: %s requests, %s created, %s 5xx, %s non-2xx, %s records missing\n' \

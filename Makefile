@@ -12,12 +12,13 @@ ASAN := build/asan
 # The integration tests' own stack: its state and pid files live here (see tests/CMakeLists.txt).
 ITEST_VAR := $(RELEASE)/itest-var
 
-.PHONY: help deps build build-asan run up down status test unit-test format clean
+.PHONY: help deps build build-asan run up down status test unit-test fuzz-api format clean
 
 help:
 	@echo "make run     start FerretDB, Kafka, the services and the gateway in the foreground"
 	@echo "make up      the same, detached; 'make down' stops it; 'make status' shows it"
 	@echo "make test    install what is missing, build, run every test"
+	@echo "make fuzz-api  schemathesis with many test cases on a stack of its own"
 	@echo "make deps    only install dependencies (cached in \$$CRM_CACHE = $(CRM_CACHE))"
 	@echo "make format  clang-format every C file"
 
@@ -56,6 +57,11 @@ test: build build-asan
 	ctest --test-dir $(RELEASE) -LE unit --output-on-failure || status=1; \
 	if [[ -d $(ITEST_VAR)/run ]]; then CRM_VAR=$(ITEST_VAR) deploy/local/stack.sh down >/dev/null; fi; \
 	exit $$status
+
+# schemathesis from api/openapi.yaml, SCHEMATHESIS_EXAMPLES (default 500) test cases per
+# operation and phase, on a stack of its own that is stopped afterwards (tests/fuzz_api.sh).
+fuzz-api: build
+	@tests/fuzz_api.sh
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -6,7 +6,7 @@
 # Fails when schemathesis is missing, when it ran no test case, on any failure or error, and
 # when a part of the stack stops answering /readyz afterwards. Prints the number of test cases.
 #
-# Settings: SCHEMATHESIS_EXAMPLES (test cases per operation and phase, default 15: about 40 s on
+# Settings: SCHEMATHESIS_EXAMPLES (test cases per operation and phase, default 10: about 40 s on
 # two cores), SCHEMATHESIS_SEED (default fixed, so a run can be repeated), SCHEMATHESIS_REPORT_DIR
 # (keep the JUnit and NDJSON reports there). `make fuzz-api` runs the same with many more.
 #
@@ -26,7 +26,7 @@ CRM_CACHE=${CRM_CACHE:-$HOME/.cache/crm}
 schemathesis=$CRM_CACHE/python/schemathesis-$SCHEMATHESIS_KEY/bin/schemathesis
 [[ -x $schemathesis ]] ||
     fail "schemathesis $SCHEMATHESIS_VERSION is not installed at $schemathesis: run deploy/local/deps.sh (or make deps)"
-examples=${SCHEMATHESIS_EXAMPLES:-15}
+examples=${SCHEMATHESIS_EXAMPLES:-10}
 seed=${SCHEMATHESIS_SEED:-20261126}
 base=http://127.0.0.1:$CRM_GATEWAY_PORT
 admin_name=${CRM_BOOTSTRAP_ADMIN_USERNAME:-admin}

@@ -8,7 +8,8 @@
 #
 # Settings: SCHEMATHESIS_EXAMPLES (test cases per operation and phase, default 10: about 40 s on
 # two cores), SCHEMATHESIS_SEED (default fixed, so a run can be repeated), SCHEMATHESIS_REPORT_DIR
-# (keep the JUnit and NDJSON reports there). `make fuzz-api` runs the same with many more.
+# (keep the reports there), SCHEMATHESIS_REPORTS (their formats, default junit,ndjson; `har`
+# keeps every request and answer). `make fuzz-api` runs the same with many more test cases.
 #
 # The run acts as an admin of its own, made here by the bootstrap admin, so that it can reach
 # every operation; tests/schemathesis/hooks.py keeps the fuzzer from locking the bootstrap admin
@@ -60,7 +61,58 @@ fuzz_password=$(openssl rand -hex 16)
 json POST /api/auth/register \
     "$(jq -nc --arg u "$fuzz_name" --arg p "$fuzz_password" '{username: $u, password: $p, role: "admin"}')" \
     "$bootstrap_token" >/dev/null
-fuzz_token=$(login "$fuzz_name" "$fuzz_password" | jq -r .access_token)
+fuzz_login=$(login "$fuzz_name" "$fuzz_password")
+fuzz_token=$(jq -r .access_token <<<"$fuzz_login")
+
+# Real resources for the fuzzer to aim at: random ids almost always answer 404, so half of the
+# ids it sends (paths, customer_id, assigned_to) are drawn from these instead, and changes,
+# transitions and deletions of existing customers, cases and users get tested too. The
+# committed configuration plus these dictionaries make the run's configuration.
+agent_name=schemathesis-agent-$(openssl rand -hex 4)
+agent_id=$(json POST /api/auth/register \
+    "$(jq -nc --arg u "$agent_name" --arg p "$fuzz_password" '{username: $u, password: $p, role: "agent"}')" \
+    "$bootstrap_token" | jq -r .id)
+customer_ids=() case_ids=()
+for i in 1 2 3 4; do
+    customer_ids+=("$(json POST /api/customers "{\"name\": \"schemathesis $i\", \"tags\": [\"fuzz\"]}" "$fuzz_token" | jq -r .id)")
+done
+for i in 1 2 3 4; do
+    case_ids+=("$(json POST /api/cases "$(jq -nc --arg c "${customer_ids[0]}" --arg a "$agent_id" --arg t "case $i" \
+        '{customer_id: $c, title: $t, assigned_to: $a}')" "$fuzz_token" | jq -r .id)")
+done
+toml_list() { printf '%s\n' "$@" | jq -R . | jq -sc .; }
+{
+    cat "$root/tests/schemathesis/schemathesis.toml"
+    cat <<TOML
+
+# ---- made by tests/integration/schemathesis.sh for this run ----
+[dictionaries.customer_ids]
+values = $(toml_list "${customer_ids[@]}")
+[dictionaries.case_ids]
+values = $(toml_list "${case_ids[@]}")
+[dictionaries.user_ids]
+values = $(toml_list "$agent_id" "$(jq -r .user.id <<<"$fuzz_login")")
+
+[[operations]]
+include-operation-id = ["getCustomer", "updateCustomer", "deleteCustomer", "listCustomerCases"]
+parameters = { "path.id" = { dictionary = "customer_ids", probability = 0.5 } }
+[[operations]]
+include-operation-id = ["getCase", "updateCase", "deleteCase"]
+parameters = { "path.id" = { dictionary = "case_ids", probability = 0.5 } }
+[[operations]]
+include-operation-id = ["getUser", "updateUser"]
+parameters = { "path.id" = { dictionary = "user_ids", probability = 0.5 } }
+[[operations]]
+include-operation-id = ["createCase"]
+parameters = { "body.customer_id" = { dictionary = "customer_ids", probability = 0.5 }, "body.assigned_to" = { dictionary = "user_ids", probability = 0.5 } }
+[[operations]]
+include-operation-id = ["updateCase"]
+parameters = { "body.assigned_to" = { dictionary = "user_ids", probability = 0.5 } }
+[[operations]]
+include-operation-id = ["listCases"]
+parameters = { "query.customer_id" = { dictionary = "customer_ids", probability = 0.5 } }
+TOML
+} >"$tmp/schemathesis.toml"
 
 export CRM_ST_ADMIN_USERNAME=$admin_name
 CRM_ST_ADMIN_ID=$(jq -r .user.id <<<"$bootstrap")
@@ -70,10 +122,10 @@ export SCHEMATHESIS_HOOKS=hooks PYTHONPATH=$root/tests/schemathesis
 export CRM_ST_TOKEN=$fuzz_token
 started=$(date +%s)
 status=0
-(cd "$tmp" && "$schemathesis" --config-file "$root/tests/schemathesis/schemathesis.toml" run \
+(cd "$tmp" && "$schemathesis" --config-file "$tmp/schemathesis.toml" run \
     "$root/api/openapi.yaml" --url "$base" \
     --max-examples "$examples" --seed "$seed" --workers 1 --request-timeout 15 --no-color \
-    --report junit,ndjson --report-dir "$reports") >"$tmp/out" 2>&1 || status=$?
+    --report ${SCHEMATHESIS_REPORTS:-junit,ndjson} --report-dir "$reports") >"$tmp/out" 2>&1 || status=$?
 elapsed=$(($(date +%s) - started))
 cat "$tmp/out"
 

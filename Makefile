@@ -12,12 +12,13 @@ ASAN := build/asan
 # The integration tests' own stack: its state and pid files live here (see tests/CMakeLists.txt).
 ITEST_VAR := $(ASAN)/itest-var
 
-.PHONY: help deps build build-asan run up down status test unit-test format clean soak memcheck
+.PHONY: help deps build build-asan run up down status test unit-test format clean soak memcheck fuzz-api
 
 help:
 	@echo "make run     start FerretDB, Kafka, the services and the gateway in the foreground"
 	@echo "make up      the same, detached; 'make down' stops it; 'make status' shows it"
 	@echo "make test    install what is missing, build, run every test"
+	@echo "make fuzz-api  schemathesis with many test cases on a stack of its own"
 	@echo "make deps    only install dependencies (cached in \$$CRM_CACHE = $(CRM_CACHE))"
 	@echo "make format  clang-format every C file"
 	@echo "make soak    drill: minutes of mixed load, then 0 errors, 0 records lost, flat memory"
@@ -67,6 +68,11 @@ soak: build
 
 memcheck: build
 	@tests/drills/memcheck.sh
+
+# schemathesis from api/openapi.yaml, SCHEMATHESIS_EXAMPLES (default 500) test cases per
+# operation and phase, on a stack of its own that is stopped afterwards (tests/fuzz_api.sh).
+fuzz-api: build
+	@tests/fuzz_api.sh
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -338,9 +338,14 @@ int crm_http_read_json_or_reply(const struct _u_request *request, struct _u_resp
     }
     *body = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &error);
     if (!*body) {
-        /* jansson's message names the position and cause but never echoes the input. */
-        crm_problem_send(response, CRM_PROBLEM_MALFORMED_REQUEST, "invalid JSON: %s at line %d",
-                         error.text, error.line);
+        /* jansson's message names the position and cause but never echoes the input; its text
+         * for a \u0000 names a flag of the library, which means nothing to a client. */
+        if (json_error_code(&error) == json_error_null_character)
+            crm_problem_send(response, CRM_PROBLEM_MALFORMED_REQUEST,
+                             "invalid JSON: a string holds \\u0000, which is not allowed");
+        else
+            crm_problem_send(response, CRM_PROBLEM_MALFORMED_REQUEST, "invalid JSON: %s at line %d",
+                             error.text, error.line);
         return -1;
     }
     if (!json_is_object(*body)) {

@@ -642,6 +642,22 @@ START_TEST(test_malformed_bodies_are_400)
 }
 END_TEST
 
+/* A \u0000 escape is refused as malformed (strings stay NUL-terminated), in words of the API
+ * rather than jansson's, whose text names one of its flags. */
+START_TEST(test_nul_escape_is_400_in_plain_words)
+{
+    reply r;
+    server_start();
+    post_json(&r, "/echo", "application/json", "{\"name\":\"a\\u0000b\"}");
+    assert_problem(&r, 400, "malformed-request");
+    const char *detail = json_string_value(json_object_get(r.json, "detail"));
+    ck_assert_ptr_nonnull(detail);
+    ck_assert_msg(strstr(detail, "\\u0000") != NULL, "detail: %s", detail);
+    ck_assert_msg(strstr(detail, "JSON_") == NULL, "detail names a jansson flag: %s", detail);
+    reply_clean(&r);
+}
+END_TEST
+
 START_TEST(test_body_without_content_is_400)
 {
     reply r;
@@ -1055,6 +1071,7 @@ static Suite *http_suite(void)
     tcase_add_test(bodies, test_merge_patch_only_with_flag);
     tcase_add_test(bodies, test_malformed_bodies_are_400);
     tcase_add_test(bodies, test_body_without_content_is_400);
+    tcase_add_test(bodies, test_nul_escape_is_400_in_plain_words);
     tcase_add_test(bodies, test_nesting_limit);
     tcase_add_test(bodies, test_non_object_body_is_422);
     tcase_add_test(bodies, test_body_size_limit);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: Debian packages, FerretDB (built through
-# the Go module proxy), the Kafka jars (from Maven Central) and newman (from npm). Downloads and
+# the Go module proxy), the Kafka jars (from Maven Central), newman (from npm) and schemathesis
+# (from PyPI). Downloads and
 # builds are cached under $CRM_CACHE (default ~/.cache/crm), never in the checkout; a second run
 # does nothing.
 set -euo pipefail
@@ -10,7 +11,7 @@ CRM_CACHE=${CRM_CACHE:-$HOME/.cache/crm}
 mkdir -p "$CRM_CACHE"
 CRM_CACHE=$(cd "$CRM_CACHE" && pwd)
 
-steps=5
+steps=6
 step() { printf '[deps %d/%d] %s\n' "$1" "$steps" "$2"; }
 fail() { printf 'deps: %s\n' "$*" >&2; exit 1; }
 
@@ -19,7 +20,7 @@ debian_packages=(
     build-essential cmake pkg-config git curl jq openssl ca-certificates procps
     libulfius-dev libmicrohttpd-dev libmongoc-dev libjansson-dev libjwt-dev librdkafka-dev
     libsodium-dev libssl-dev check libsubunit-dev clang-format kcat
-    openjdk-17-jre-headless maven python3-yaml wrk valgrind
+    openjdk-17-jre-headless maven python3-yaml python3-venv wrk valgrind
 )
 step 1 "Debian packages"
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
@@ -128,5 +129,28 @@ else
         fail "npm could not install newman $newman_version (is the npm registry reachable?); see $npm_dir/install.log"
     newman_installed || fail "npm finished but $newman_bin is not newman $newman_version; see $npm_dir/install.log"
     echo "           installed: $newman_bin"
+fi
+
+# ---- 6. schemathesis -------------------------------------------------------------------------
+# The API fuzzer of tests/integration/schemathesis.sh and `make fuzz-api`, from PyPI into a venv
+# of Debian's python3 (step 1) in the cache, every package pinned by
+# tests/schemathesis/requirements.txt; the venv's name carries that file's hash.
+step 6 "schemathesis $SCHEMATHESIS_VERSION (PyPI; fuzzes the API from api/openapi.yaml)"
+st_dir=$CRM_CACHE/python/schemathesis-$SCHEMATHESIS_KEY
+st_requirements=$here/../../tests/schemathesis/requirements.txt
+if [[ -f $st_dir/complete ]] && [[ -x $st_dir/bin/schemathesis ]]; then
+    echo "           cached: $st_dir/bin/schemathesis"
+else
+    rm -rf "$st_dir"
+    mkdir -p "$(dirname "$st_dir")"
+    /usr/bin/python3 -m venv "$st_dir" >"$st_dir.log" 2>&1 ||
+        fail "python3 could not make a venv (is python3-venv installed?); see $st_dir.log"
+    "$st_dir/bin/pip" install -q --disable-pip-version-check --no-input -r "$st_requirements" \
+        >>"$st_dir.log" 2>&1 ||
+        fail "pip could not install schemathesis $SCHEMATHESIS_VERSION (is PyPI reachable?); see $st_dir.log"
+    [[ $("$st_dir/bin/schemathesis" --version 2>/dev/null) == *" $SCHEMATHESIS_VERSION" ]] ||
+        fail "pip finished but $st_dir/bin/schemathesis is not schemathesis $SCHEMATHESIS_VERSION; see $st_dir.log"
+    touch "$st_dir/complete"
+    echo "           installed: $st_dir/bin/schemathesis"
 fi
 echo "deps: ready (cache: $CRM_CACHE)"

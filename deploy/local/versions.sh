@@ -4,3 +4,7 @@ FERRETDB_VERSION=v1.24.2
 KAFKA_VERSION=4.1.2
 # The Kafka classpath is cached per pom content, so editing the pom fetches a fresh one.
 KAFKA_LIBS_KEY=$KAFKA_VERSION-$(sha256sum "$(dirname "${BASH_SOURCE[0]}")/kafka/pom.xml" | cut -c1-12)
+# schemathesis (tests/integration/schemathesis.sh, make fuzz-api): its venv is cached per
+# requirements file, so changing a pin installs a fresh one.
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_KEY=$SCHEMATHESIS_VERSION-$(sha256sum "$(dirname "${BASH_SOURCE[0]}")/../../tests/schemathesis/requirements.txt" | cut -c1-12)

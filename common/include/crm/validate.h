@@ -45,7 +45,8 @@ size_t crm_validate(const json_t *body, const crm_field *fields, size_t count, c
 size_t crm_utf8_length(const char *text);
 
 /* Whether `text` is a plausible e-mail address: one @, a non-empty local part of at most 64
- * bytes, a domain of dot-separated labels, no spaces or control characters. */
+ * code points, a domain of at most 253 code points in at least two dot-separated labels of 1..63
+ * code points, no spaces, controls or any of ()<>[]\\,;:". */
 int crm_email_valid(const char *text);
 
 /* A crm_field_check for e-mail addresses (code format). */

@@ -20,8 +20,10 @@ debian_packages=(
     build-essential cmake pkg-config git curl jq openssl ca-certificates procps
     libulfius-dev libmicrohttpd-dev libmongoc-dev libjansson-dev libjwt-dev librdkafka-dev
     libsodium-dev libssl-dev check libsubunit-dev clang-format kcat
-    openjdk-17-jre-headless maven python3-yaml python3-venv wrk valgrind
+    openjdk-17-jre-headless maven python3-yaml wrk valgrind
 )
+# Step 6 makes a Python venv for the deployment checkers; Debian ships venv apart.
+debian_packages+=(python3-venv)
 step 1 "Debian packages"
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
     fail "this is not a Debian-like system: install the equivalents of: ${debian_packages[*]}"

@@ -161,7 +161,7 @@ def main():
             cmake_text = open(os.path.join(root, "CMakeLists.txt"), encoding="utf-8").read()
             needed_dirs |= {d.split("/")[0] for d in re.findall(r"\$\{CMAKE_SOURCE_DIR\}/([\w.-]+)/", cmake_text)}
     needed_dirs.discard("build")  # where the release tree is, not a source
-    uncopied = {d for d in needed_dirs if not any(d == c or d.startswith(c + "/") for c in copied)}
+    uncopied = {d for d in needed_dirs if not any(c == "." or d == c or d.startswith(c + "/") for c in copied)}
     report.check(not uncopied, f"builder does not COPY directories the build reads: {sorted(uncopied)}")
     report.ok(f"builder: {len(build_deps)} build dependencies, copies {sorted(copied)}")
 

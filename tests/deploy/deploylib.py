@@ -95,10 +95,11 @@ def run(argv, **kwargs):
 
 
 def image_pinned(image):
-    """name:tag where the tag names a version (has a digit) and is not `latest`; or a digest."""
+    """A digest, or name:tag where the tag names a version down to at least the minor one
+    (mongo:7.0.16, debian:12.12-slim): `latest`, `bookworm-slim` or `mongo:7` move under you."""
     if "@sha256:" in image:
         return True
     name, _, tag = image.rpartition(":")
     if not name or "/" in tag:
         return False
-    return tag != "latest" and any(c.isdigit() for c in tag)
+    return re.match(r"v?\d+\.\d+", tag) is not None

@@ -98,7 +98,7 @@ def labels_match(selector, labels):
         if labels.get(key) != value:
             return False
     for expression in selector.get("matchExpressions") or []:
-        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
         if operator == "In" and labels.get(key) not in values:
             return False
         if operator == "NotIn" and labels.get(key) in values:
@@ -158,7 +158,7 @@ def check_pods(report, path, objects):
         report.check(pod_security.get("runAsNonRoot") is True and pod_security.get("runAsUser", 0) > 0,
                      f"{what}: must run as a non-root user")
         report.check((pod_security.get("seccompProfile") or {}).get("type") == "RuntimeDefault", f"{what}: seccomp RuntimeDefault is required")
-        for container in template["containers"] + template.get("initContainers", []):
+        for container in template["containers"] + (template.get("initContainers") or []):
             where = f"{what} container {container['name']}"
             report.check(image_pinned(container["image"]), f"{where}: image {container['image']} is not pinned to a version")
             report.check(container.get("imagePullPolicy") == "IfNotPresent", f"{where}: imagePullPolicy must be IfNotPresent")
@@ -175,7 +175,7 @@ def check_pods(report, path, objects):
                     report.check(quantity(request) <= quantity(limit), f"{where}: {kind} request above its limit")
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 report.check(probe in container, f"{where}: has no {probe}")
-            ports = {p.get("name") for p in container.get("ports", [])} | {p["containerPort"] for p in container.get("ports", [])}
+            ports = {p.get("name") for p in container.get("ports") or []} | {p["containerPort"] for p in container.get("ports") or []}
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 handler = (container.get(probe) or {}).get("httpGet") or (container.get(probe) or {}).get("tcpSocket")
                 if handler:
@@ -220,11 +220,11 @@ def check_executables(report, path, objects, table, secret_keys):
 
         # The environment: every setting the executable reads, from a known source.
         env = {}
-        for source in container.get("envFrom", []):
+        for source in container.get("envFrom") or []:
             config_map = source.get("configMapRef", {}).get("name")
             report.check(config_map in config_maps, f"{what}: envFrom names ConfigMap {config_map}, which is not rendered")
             env.update({k: ("configmap", v) for k, v in config_maps.get(config_map, {}).items()})
-        for variable in container.get("env", []):
+        for variable in container.get("env") or []:
             report.check(variable["name"] not in env, f"{what}: {variable['name']} is set twice")
             if "value" in variable:
                 env[variable["name"]] = ("literal", variable["value"])
@@ -245,17 +245,17 @@ def check_executables(report, path, objects, table, secret_keys):
         for variable in ("CRM_BOOTSTRAP_ADMIN_PASSWORD", "CRM_MONGO_URI"):
             if variable in env:
                 report.check(env[variable][0] == "secret", f"{what}: {variable} holds credentials: it must come from a Secret")
-        report.check(("CRM_BOOTSTRAP_ADMIN_PASSWORD" in [v["name"] for v in container.get("env", [])]) == (name == "auth"),
+        report.check(("CRM_BOOTSTRAP_ADMIN_PASSWORD" in [v["name"] for v in container.get("env") or []]) == (name == "auth"),
                      f"{what}: only auth is given the admin password")
         report.check(env.get("CRM_BIND", (None, None))[1] == "0.0.0.0", f"{what}: CRM_BIND must be 0.0.0.0")
         port = int(env.get(port_setting(executable), (None, table[port_setting(executable)]))[1])
-        report.check(any(p["containerPort"] == port and p.get("name") == "http" for p in container.get("ports", [])),
+        report.check(any(p["containerPort"] == port and p.get("name") == "http" for p in container.get("ports") or []),
                      f"{what}: listens on {port} ({port_setting(executable)}) but does not expose it as port `http`")
         for upstream in ("auth", "customers", "cases"):
             url = env.get(f"CRM_{upstream.upper()}_URL", (None, None))[1]
             if url and f"CRM_{upstream.upper()}_URL" in settings_used(executable):
                 service = services.get(upstream, {})
-                service_ports = [p["port"] for p in service.get("spec", {}).get("ports", [])]
+                service_ports = [p["port"] for p in service.get("spec", {}).get("ports") or []]
                 report.check(re.fullmatch(rf"http://{upstream}:(\d+)", url) and int(url.rsplit(":", 1)[1]) in service_ports,
                              f"{what}: CRM_{upstream.upper()}_URL={url} does not name Service {upstream} and one of its ports {service_ports}")
 
@@ -272,15 +272,15 @@ def check_executables(report, path, objects, table, secret_keys):
             report.check(memory_limit >= needed, f"{what}: memory limit {memory_limit / 2**20:.0f} MiB cannot hold {hashes} hashes of {hash_kib} KiB")
 
         # Secrets as files: the signing key for auth only, every key file on a mounted Secret.
-        mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
-        volumes = {v["name"]: v for v in template.get("volumes", [])}
+        mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts") or []}
+        volumes = {v["name"]: v for v in template.get("volumes") or []}
         secret_dirs = {}
         for volume_name, mount_path in mounts.items():
             volume = volumes.get(volume_name, {})
             if "secret" in volume:
                 secret = volume["secret"]
-                keys = [i["path"] for i in secret.get("items", [])] or sorted(secrets.get(secret["secretName"], secret_keys.get(secret["secretName"], set())))
-                for key in [i["key"] for i in secret.get("items", [])] or keys:
+                keys = [i["path"] for i in secret.get("items") or []] or sorted(secrets.get(secret["secretName"], secret_keys.get(secret["secretName"], set())))
+                for key in [i["key"] for i in secret.get("items") or []] or keys:
                     report.check(secret_known(secret["secretName"], key), f"{what}: mounts Secret {secret['secretName']} key {key}: unknown")
                 secret_dirs.update({f"{mount_path}/{k}": secret["secretName"] for k in keys})
                 report.check(secret["secretName"] != "crm-auth-secrets" or name == "auth", f"{what}: only auth may mount crm-auth-secrets")
@@ -290,7 +290,7 @@ def check_executables(report, path, objects, table, secret_keys):
                     report.check(file in secret_dirs, f"{what}: {variable} names {file}, which no mounted Secret provides")
 
         # Shutdown: endpoints drain during preStop, then the process drains, then Kafka flushes.
-        pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
+        pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command") or []
         if report.check(len(pre_stop) == 2 and pre_stop[0] == "sleep", f"{what}: preStop must be `sleep N`"):
             grace = int(env.get("CRM_SHUTDOWN_GRACE_SECONDS", ("", table["CRM_SHUTDOWN_GRACE_SECONDS"]))[1])
             needed = int(pre_stop[1]) + grace + PRESTOP_KAFKA_FLUSH
@@ -312,7 +312,7 @@ def check_wiring(report, path, objects):
             continue
         for port in service["spec"]["ports"]:
             for workload in selected:
-                exposed = [(p.get("name"), p["containerPort"]) for c in workload["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])]
+                exposed = [(p.get("name"), p["containerPort"]) for c in workload["spec"]["template"]["spec"]["containers"] for p in c.get("ports") or []]
                 target = port.get("targetPort", port["port"])
                 report.check(any(target in pair for pair in exposed), f"{what}: port {port['port']} targets {target}, which {name_of(workload)} does not expose")
     deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
@@ -332,7 +332,7 @@ def check_wiring(report, path, objects):
     backends = [p["backend"]["service"] for i in ingresses for r in i["spec"]["rules"] for p in r["http"]["paths"]]
     report.check(ingresses and all(b["name"] == "gateway" for b in backends), f"{path}: an Ingress must exist and lead to the gateway only")
     for backend in backends:
-        ports = services.get(backend["name"], {}).get("spec", {}).get("ports", [])
+        ports = services.get(backend["name"], {}).get("spec", {}).get("ports") or []
         report.check(any(backend["port"].get("name") == p.get("name") or backend["port"].get("number") == p["port"] for p in ports),
                      f"{path}: the Ingress names port {backend['port']} of Service {backend['name']}, which it lacks")
     report.ok(f"{path}: every Service selects pods exposing its target ports; one HPA and one PDB per Deployment; "
@@ -383,10 +383,10 @@ def check_network(report, path, objects):
     failures_before = report.failures
     for policy in policies:
         report.check("policyTypes" in policy["spec"], f"{path}: NetworkPolicy/{policy['metadata']['name']} must state its policyTypes")
-        for rule in policy["spec"].get("ingress", []) + policy["spec"].get("egress", []):
-            for peer in rule.get("from", []) + rule.get("to", []):
+        for rule in (policy["spec"].get("ingress") or []) + (policy["spec"].get("egress") or []):
+            for peer in (rule.get("from") or []) + (rule.get("to") or []):
                 report.check("ipBlock" not in peer, f"{path}: NetworkPolicy/{policy['metadata']['name']}: ipBlock peers are not checked: name pods")
-            for entry in rule.get("ports", []):
+            for entry in rule.get("ports") or []:
                 report.check(isinstance(entry.get("port"), int), f"{path}: NetworkPolicy/{policy['metadata']['name']}: use port numbers")
     if report.failures > failures_before:
         return
@@ -428,7 +428,7 @@ def secret_template(report):
         values = secret.get("stringData") or {}
         report.check(all(v == "" for v in values.values()) and not secret.get("data"), f"secret.example.yaml: {secret['metadata']['name']} must hold no value")
         keys[secret["metadata"]["name"]] = set(values)
-    resources = yaml.safe_load(read("deploy/k8s/base/kustomization.yaml")).get("resources", [])
+    resources = yaml.safe_load(read("deploy/k8s/base/kustomization.yaml")).get("resources") or []
     report.check("secret.example.yaml" not in resources, "secret.example.yaml must not be a resource (an apply would blank the real Secrets)")
     valid = run([tool("kubernetes-validate"), "--strict", "--quiet", "-k", KUBERNETES_VERSION, os.path.join(K8S, "base/secret.example.yaml")])
     report.check(valid.returncode == 0 and "ERROR" not in valid.stdout, f"secret.example.yaml is not valid: {valid.stdout}")

@@ -17,7 +17,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
 from deploylib import (EXECUTABLES, SOURCE, Report, image_pinned, port_setting, read, run,  # noqa: E402
-                       settings_table, settings_used, tool)
+                       settings_table, settings_used, tool, value_problem)
 
 COMPOSE = "docker-compose.yml"
 INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
@@ -81,6 +81,9 @@ def check_settings(report, services, replica_set):
         report.check(not wanted - given, f"service {name} ({executable}) reads but is not given: {sorted(wanted - given)}")
         report.check(not given - wanted, f"service {name} ({executable}) is given settings it never reads: {sorted(given - wanted)}")
         for variable, value in env.items():
+            literal = INTERPOLATION.sub(lambda m: m.group(3) if m.group(2).endswith("-") else "", value)
+            problem = value_problem(variable, literal)
+            report.check(problem is None, f"service {name}: {problem}")
             for inner, operator, default in INTERPOLATION.findall(value):
                 if operator.endswith("-"):
                     report.check(inner == variable and default == (table.get(variable) or ""),

@@ -42,6 +42,30 @@ def settings_table():
     return table
 
 
+def value_problem(name, value):
+    """What config.c would refuse in `value` for setting `name` (None: accepted), so a bad value
+    fails here rather than as exit status 2 in a pod. An empty value means unset: the default."""
+    text = read("common/src/config.c")
+    match = re.search(r'\{"' + re.escape(name) + r'",\s*SETTING_(\w+),\s*AT\(\w+\),\s*(?:"(?:[^"\\]|\\.)*"|NULL),\s*(-?\d+),\s*(-?\d+)', text)
+    if not match:
+        return f"{name} is not a setting of config.c"
+    kind, low, high = match.group(1), int(match.group(2)), int(match.group(3))
+    value = str(value)
+    if value == "":
+        return None
+    if kind == "INT" and not (re.fullmatch(r"-?\d+", value) and low <= int(value) <= high):
+        return f"{name}={value}: must be an integer from {low} to {high}"
+    if kind == "LOG_LEVEL" and value not in ("debug", "info", "warn", "error"):
+        return f"{name}={value}: must be debug, info, warn or error"
+    if kind == "URL_LIST" and not all(len(u) > 7 and u.startswith("http://") and " " not in u for u in value.split(",")):
+        return f"{name}={value}: must be a comma list of http:// base URLs"
+    if kind == "MONGO_URI" and not value.startswith(("mongodb://", "mongodb+srv://")):
+        return f"{name}: must start with mongodb:// or mongodb+srv://"
+    if kind in ("STRING", "URL_LIST", "MONGO_URI") and not low <= len(value) <= high:
+        return f"{name}: must be {low} to {high} characters long"
+    return None
+
+
 def settings_used(executable):
     """The CRM_* names an executable reads (its main.c's settings_used[])."""
     text = read(EXECUTABLES[executable][0])

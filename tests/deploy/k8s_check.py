@@ -28,7 +28,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
 from deploylib import (EXECUTABLES, KUBERNETES_VERSION, CACHE, SOURCE, Report, image_pinned,  # noqa: E402
-                       port_setting, read, run, settings_table, settings_used, tool)
+                       port_setting, read, run, settings_table, settings_used, tool, value_problem)
 
 K8S = os.path.join(SOURCE, "deploy/k8s")
 RENDERS = ["base", "overlays/dev", "overlays/production"]
@@ -240,8 +240,9 @@ def check_executables(report, path, objects, table, secret_keys):
         for variable, (source, value) in env.items():
             if not report.check(variable in table, f"{what}: {variable} is not a setting of config.c"):
                 continue
-            if source != "secret" and table[variable] and table[variable].isdigit() and value != "":
-                report.check(str(value).isdigit(), f"{what}: {variable}={value} is not a number")
+            if source != "secret":
+                problem = value_problem(variable, value)
+                report.check(problem is None, f"{what}: {problem}")
         for variable in ("CRM_BOOTSTRAP_ADMIN_PASSWORD", "CRM_MONGO_URI"):
             if variable in env:
                 report.check(env[variable][0] == "secret", f"{what}: {variable} holds credentials: it must come from a Secret")

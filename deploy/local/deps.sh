@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: Debian packages, FerretDB (built through
-# the Go module proxy), the Kafka jars (from Maven Central), newman (from npm) and schemathesis
-# (from PyPI). Downloads and
+# the Go module proxy), the Kafka jars (from Maven Central), newman (from npm), schemathesis and
+# the checkers of the deployment files (from PyPI; kustomize through the Go module proxy if need
+# be). Downloads and
 # builds are cached under $CRM_CACHE (default ~/.cache/crm), never in the checkout; a second run
 # does nothing.
 set -euo pipefail
@@ -11,7 +12,7 @@ CRM_CACHE=${CRM_CACHE:-$HOME/.cache/crm}
 mkdir -p "$CRM_CACHE"
 CRM_CACHE=$(cd "$CRM_CACHE" && pwd)
 
-steps=6
+steps=7
 step() { printf '[deps %d/%d] %s\n' "$1" "$steps" "$2"; }
 fail() { printf 'deps: %s\n' "$*" >&2; exit 1; }
 
@@ -152,5 +153,40 @@ else
         fail "pip finished but $st_dir/bin/schemathesis is not schemathesis $SCHEMATHESIS_VERSION; see $st_dir.log"
     touch "$st_dir/complete"
     echo "           installed: $st_dir/bin/schemathesis"
+fi
+
+# ---- 7. Deployment checkers --------------------------------------------------------------------
+# No Docker engine or cluster runs here, so tests/deploy validates the files offline:
+# check-jsonschema (it carries the Compose specification's schema) and kubernetes-validate (it
+# carries Kubernetes' API schemas) from PyPI into a venv of the cache; kustomize v5 through the Go
+# module proxy, only where kubectl does not embed it (kubectl 1.27 and newer do).
+step 7 "deployment checkers (check-jsonschema, kubernetes-validate, kustomize v5)"
+tools_dir=$CRM_CACHE/deploy-tools
+tools_spec="check-jsonschema==$CHECK_JSONSCHEMA_VERSION kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+if [[ -x $tools_dir/venv/bin/kubernetes-validate && $(cat "$tools_dir/installed" 2>/dev/null) == "$tools_spec" ]]; then
+    echo "           cached: $tools_dir/venv"
+else
+    rm -rf "$tools_dir"
+    mkdir -p "$tools_dir"
+    /usr/bin/python3 -m venv "$tools_dir/venv" >"$tools_dir/install.log" 2>&1 ||
+        fail "could not make a Python venv (Debian: apt-get install python3-venv); see $tools_dir/install.log"
+    # shellcheck disable=SC2086 # two requirement specifiers
+    "$tools_dir/venv/bin/pip" install --disable-pip-version-check $tools_spec >>"$tools_dir/install.log" 2>&1 ||
+        fail "pip could not install $tools_spec (is PyPI reachable?); see $tools_dir/install.log"
+    echo "$tools_spec" >"$tools_dir/installed"
+    echo "           installed: $tools_spec"
+fi
+kubectl_kustomize=$( (kubectl version --client -o json 2>/dev/null || true) | jq -r '.kustomizeVersion // empty' 2>/dev/null || true)
+kustomize_bin=$CRM_CACHE/kustomize/$KUSTOMIZE_VERSION/kustomize
+if [[ $kubectl_kustomize == v5* ]]; then
+    echo "           kustomize: kubectl's $kubectl_kustomize"
+elif [[ -x $kustomize_bin ]]; then
+    echo "           cached: $kustomize_bin"
+else
+    mkdir -p "$(dirname "$kustomize_bin")"
+    GOMODCACHE=$CRM_CACHE/go/mod GOCACHE=$CRM_CACHE/go/build GOFLAGS=-modcacherw GOBIN=$(dirname "$kustomize_bin") \
+        go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" ||
+        fail "could not build kustomize $KUSTOMIZE_VERSION through the Go module proxy ($(go env GOPROXY))"
+    echo "           built: $kustomize_bin"
 fi
 echo "deps: ready (cache: $CRM_CACHE)"

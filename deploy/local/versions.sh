@@ -1,4 +1,5 @@
-# Versions of the embedded default's servers: one place, read by deps.sh and stack.sh.
+# Versions of the embedded default's servers and of the checking tools: one place, read by
+# deps.sh, stack.sh and tests/deploy.
 # shellcheck shell=bash
 FERRETDB_VERSION=v1.24.2
 KAFKA_VERSION=4.1.2
@@ -8,3 +9,8 @@ KAFKA_LIBS_KEY=$KAFKA_VERSION-$(sha256sum "$(dirname "${BASH_SOURCE[0]}")/kafka/
 # requirements file, so changing a pin installs a fresh one.
 SCHEMATHESIS_VERSION=4.32.5
 SCHEMATHESIS_KEY=$SCHEMATHESIS_VERSION-$(sha256sum "$(dirname "${BASH_SOURCE[0]}")/../../tests/schemathesis/requirements.txt" | cut -c1-12)
+# The offline checkers of docker-compose.yml and deploy/k8s (tests/deploy; kustomize is built only
+# where kubectl does not embed kustomize v5).
+CHECK_JSONSCHEMA_VERSION=0.39.0
+KUBERNETES_VALIDATE_VERSION=1.37.0
+KUSTOMIZE_VERSION=v5.5.0

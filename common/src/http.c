@@ -94,6 +94,16 @@ int crm_http_request_id_valid(const char *id)
     return len >= 1;
 }
 
+/* Whether the path of a request target holds an encoded NUL. ulfius decodes path segments into
+ * C strings, so "/things/<id>%00junk" would reach a handler as "/things/<id>": one resource with
+ * endless spellings, which a filter, a cache or a log that sees the raw target would not
+ * recognise. The query is checked where it is parsed (crm_query_parse). */
+static int path_has_nul(const char *target)
+{
+    const char *nul = strstr(target, "%00");
+    return nul && (size_t)(nul - target) < strcspn(target, "?#");
+}
+
 static int callback_context(const struct _u_request *request, struct _u_response *response,
                             void *user_data)
 {
@@ -110,6 +120,11 @@ static int callback_context(const struct _u_request *request, struct _u_response
     if (u_map_count(request->map_header) > (int)server->settings->http_max_headers) {
         crm_problem_send(response, CRM_PROBLEM_HEADERS_TOO_LARGE, "at most %ld headers",
                          server->settings->http_max_headers);
+        return U_CALLBACK_COMPLETE;
+    }
+    if (request->http_url && path_has_nul(request->http_url)) {
+        crm_problem_send(response, CRM_PROBLEM_MALFORMED_REQUEST,
+                         "the request path holds an encoded NUL (%%00)");
         return U_CALLBACK_COMPLETE;
     }
     return U_CALLBACK_CONTINUE;

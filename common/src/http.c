@@ -653,6 +653,8 @@ int crm_http_server_start(crm_http_server *server)
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)server->settings->http_connection_timeout_seconds,
          NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)server->settings->http_max_connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+         (intptr_t)server->settings->http_max_connections_per_ip, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL},
         {MHD_OPTION_END, 0, NULL},

@@ -36,15 +36,22 @@ remember_secret() {
 
 # remember_json TEXT...: the secrets a JSON request or response body holds: every string member
 # named password, refresh_token or access_token, at any depth. Matched in bash (tests call it for
-# every request), decoded by jq only when a value holds an escape.
+# every request), decoded by jq only when a value holds an escape. Texts over 64 KiB are skipped:
+# no token pair or credential body is that large, but the OpenAPI document is (its examples are
+# no secrets) and bash's matching is quadratic on it.
 remember_json() {
-    local text value pattern='"(password|refresh_token|access_token)":[[:space:]]*"(([^"\\]|\\.)*)"'
+    local text key rest value
     for text in "$@"; do
-        while [[ $text =~ $pattern ]]; do
-            value=${BASH_REMATCH[2]}
-            [[ $value != *\\* ]] || value=$(jq -r . <<<"\"$value\"" 2>/dev/null) || value=
-            remember_secret "$value"
-            text=${text#*"${BASH_REMATCH[0]}"}
+        ((${#text} <= 65536)) || continue
+        for key in password refresh_token access_token; do
+            rest=$text
+            while [[ $rest == *"\"$key\":"* ]]; do
+                rest=${rest#*"\"$key\":"}
+                [[ ${rest:0:4200} =~ ^[[:space:]]*\"(([^\"\\]|\\.)*)\" ]] || continue
+                value=${BASH_REMATCH[1]}
+                [[ $value != *\\* ]] || value=$(jq -r . <<<"\"$value\"" 2>/dev/null) || value=
+                remember_secret "$value"
+            done
         done
     done
 }

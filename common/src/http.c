@@ -619,6 +619,22 @@ int crm_http_server_add_readiness(crm_http_server *server, const char *name,
     return 0;
 }
 
+/* Why the address cannot be listened on: libmicrohttpd does not say, so a socket of our own tries
+ * (e.g. "Address already in use" when an outgoing connection holds the port as its source). */
+static const char *listen_problem(const struct sockaddr_in *address)
+{
+    static _Thread_local char why[128];
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    snprintf(why, sizeof(why), "cause unknown");
+    if (fd < 0)
+        return why;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)address, sizeof(*address)) != 0 || listen(fd, 1) != 0)
+        snprintf(why, sizeof(why), "%m"); /* glibc: strerror(errno), thread-safe */
+    close(fd);
+    return why;
+}
+
 static unsigned int worker_count(const crm_settings *settings)
 {
     if (settings->http_threads > 0)
@@ -661,7 +677,8 @@ int crm_http_server_start(crm_http_server *server)
     };
     if (ulfius_start_framework_with_mhd_options(
             &server->instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, options) != U_OK) {
-        CRM_LOG_ERROR("cannot listen on %s:%ld", server->settings->bind, server->port);
+        CRM_LOG_ERROR("cannot listen on %s:%ld: %s", server->settings->bind, server->port,
+                      listen_problem(&address));
         return -1;
     }
     server->running = 1;

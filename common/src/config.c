@@ -58,6 +58,11 @@ static const setting settings_table[] = {
     {"CRM_HTTP_CONNECTION_TIMEOUT_SECONDS", SETTING_INT, AT(http_connection_timeout_seconds), "30",
      1, 3600, 0},
     {"CRM_HTTP_MAX_CONNECTIONS", SETTING_INT, AT(http_max_connections), "1024", 16, 65536, 0},
+    /* A client that sends a byte now and then is never idle, so only a cap per address keeps
+     * one client from holding every connection (slowloris). 0: none; set it where clients
+     * connect directly (the gateway), never behind a proxy that all traffic comes through. */
+    {"CRM_HTTP_MAX_CONNECTIONS_PER_IP", SETTING_INT, AT(http_max_connections_per_ip), "0", 0, 65536,
+     0},
     {"CRM_SHUTDOWN_GRACE_SECONDS", SETTING_INT, AT(shutdown_grace_seconds), "10", 0, 300, 0},
     {"CRM_HTTP_MAX_HEADERS", SETTING_INT, AT(http_max_headers), "100", 8, 1000, 0},
     {"CRM_CORS_ORIGINS", SETTING_STRING, AT(cors_origins), NULL, 0, 4096, 0},

@@ -96,6 +96,16 @@ int crm_http_request_id_valid(const char *id)
     return len >= 1;
 }
 
+/* Whether the path of a request target holds an encoded NUL. ulfius decodes path segments into
+ * C strings, so "/things/<id>%00junk" would reach a handler as "/things/<id>": one resource with
+ * endless spellings, which a filter, a cache or a log that sees the raw target would not
+ * recognise. The query is checked where it is parsed (crm_query_parse). */
+static int path_has_nul(const char *target)
+{
+    const char *nul = strstr(target, "%00");
+    return nul && (size_t)(nul - target) < strcspn(target, "?#");
+}
+
 static int callback_context(const struct _u_request *request, struct _u_response *response,
                             void *user_data)
 {
@@ -117,6 +127,11 @@ static int callback_context(const struct _u_request *request, struct _u_response
     if (u_map_count(request->map_header) > (int)server->settings->http_max_headers) {
         crm_problem_send(response, CRM_PROBLEM_HEADERS_TOO_LARGE, "at most %ld headers",
                          server->settings->http_max_headers);
+        return U_CALLBACK_COMPLETE;
+    }
+    if (request->http_url && path_has_nul(request->http_url)) {
+        crm_problem_send(response, CRM_PROBLEM_MALFORMED_REQUEST,
+                         "the request path holds an encoded NUL (%%00)");
         return U_CALLBACK_COMPLETE;
     }
     return U_CALLBACK_CONTINUE;
@@ -617,6 +632,22 @@ int crm_http_server_add_readiness(crm_http_server *server, const char *name,
     return 0;
 }
 
+/* Why the address cannot be listened on: libmicrohttpd does not say, so a socket of our own tries
+ * (e.g. "Address already in use" when an outgoing connection holds the port as its source). */
+static const char *listen_problem(const struct sockaddr_in *address)
+{
+    static _Thread_local char why[128];
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    snprintf(why, sizeof(why), "cause unknown");
+    if (fd < 0)
+        return why;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)address, sizeof(*address)) != 0 || listen(fd, 1) != 0)
+        snprintf(why, sizeof(why), "%m"); /* glibc: strerror(errno), thread-safe */
+    close(fd);
+    return why;
+}
+
 static unsigned int worker_count(const crm_settings *settings)
 {
     if (settings->http_threads > 0)
@@ -651,13 +682,16 @@ int crm_http_server_start(crm_http_server *server)
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)server->settings->http_connection_timeout_seconds,
          NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)server->settings->http_max_connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+         (intptr_t)server->settings->http_max_connections_per_ip, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     if (ulfius_start_framework_with_mhd_options(
             &server->instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, options) != U_OK) {
-        CRM_LOG_ERROR("cannot listen on %s:%ld", server->settings->bind, server->port);
+        CRM_LOG_ERROR("cannot listen on %s:%ld: %s", server->settings->bind, server->port,
+                      listen_problem(&address));
         return -1;
     }
     server->running = 1;

@@ -249,6 +249,29 @@ START_TEST(test_routes_answer)
 }
 END_TEST
 
+/* ulfius decodes a path segment into a C string: "%00" would cut it short, so that
+ * "/things/<id>%00junk" reached the handler as "/things/<id>". */
+START_TEST(test_encoded_nul_in_path_is_400)
+{
+    static const char *const paths[] = {"/things/64b7f0c2a1b2c3d4e5f60718%00",
+                                        "/things/64b7f0c2a1b2c3d4e5f60718%00junk", "/things%00",
+                                        "/nope/%00/x"};
+    server_start();
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        reply r;
+        http(&r, "GET", paths[i]);
+        ck_assert_msg(r.status == 400, "GET %s answered %ld", paths[i], r.status);
+        assert_problem(&r, 400, "malformed-request");
+        reply_clean(&r);
+    }
+    reply r;
+    http(&r, "GET", "/things/64b7f0c2a1b2c3d4e5f60718?x=%2500");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(member_string(r.json, "id"), "64b7f0c2a1b2c3d4e5f60718");
+    reply_clean(&r);
+}
+END_TEST
+
 START_TEST(test_unknown_path_is_404)
 {
     static const char *const paths[] = {"/nope",   "/",          "/thingsx",   "/things/a/b",
@@ -1048,6 +1071,7 @@ static Suite *http_suite(void)
     tcase_set_timeout(serve, 60);
     tcase_add_test(serve, test_routes_answer);
     tcase_add_test(serve, test_unknown_path_is_404);
+    tcase_add_test(serve, test_encoded_nul_in_path_is_400);
     tcase_add_test(serve, test_wrong_method_is_405);
     tcase_add_test(serve, test_valid_request_id_is_echoed);
     tcase_add_test(serve, test_invalid_request_id_is_replaced);

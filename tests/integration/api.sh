@@ -22,6 +22,7 @@ login() {
         --data-binary "$(jq -nc --arg u "${CRM_BOOTSTRAP_ADMIN_USERNAME:-admin}" --arg p "$admin_password" '{username: $u, password: $p}')" \
         "$base/api/auth/login" | jq -r .access_token)
     [[ -n $token && $token != null ]] || fail "cannot log in as admin"
+    remember_secret "$token"
 }
 
 # customer_with_cases N: a new customer with N cases; prints its id.

@@ -36,6 +36,7 @@ call() {
     STATUS=$(curl -sS -o "$io.body" -D "$io.headers" -w '%{http_code}' \
         --max-time 30 -X "$method" "$@" "$base$path") || fail "$LAST: curl failed (is the gateway up at $base?)"
     BODY=$(<"$io.body")
+    remember_exchange "$BODY" "$@"
     [[ -n $(header X-Request-Id) ]] || fail "$LAST answered $STATUS without an X-Request-Id header"
 }
 header() {
@@ -111,7 +112,7 @@ expect_invalid() {
 # ---- fixtures ----------------------------------------------------------------------------------
 
 name_of() { printf '%s-%s' "$1" "$run"; }
-pw() { printf 'Pw.%s.%s.secret' "$1" "$run"; }
+pw() { remember_secret "Pw.$1.$run.secret"; printf 'Pw.%s.%s.secret' "$1" "$run"; }
 login() {
     post /api/auth/login "$(jq -nc --arg u "$1" --arg p "$2" '{username: $u, password: $p}')" none
     expect 200 "login as $1"

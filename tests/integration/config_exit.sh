@@ -21,3 +21,11 @@ expect_exit2 crm-cases CRM_LOG_LEVEL loud
 expect_exit2 crm-cases CRM_CASES_PORT 12x
 expect_exit2 crm-gateway CRM_JWT_PUBLIC_KEY_FILES /nonexistent/jwt.pub
 expect_exit2 crm-customers CRM_JWT_PUBLIC_KEY_FILES "$0" # not a key
+# The HTTP limits are read by every process (crm-cases once ignored CRM_HTTP_MAX_HEADERS): each
+# refuses a value below its minimum.
+for binary in crm-gateway crm-auth crm-customers crm-cases; do
+    for variable in CRM_HTTP_THREADS CRM_HTTP_CONNECTION_TIMEOUT_SECONDS CRM_HTTP_MAX_CONNECTIONS \
+        CRM_HTTP_MAX_CONNECTIONS_PER_IP CRM_HTTP_MAX_HEADERS; do
+        expect_exit2 "$binary" "$variable" -1
+    done
+done

@@ -38,6 +38,7 @@ call() {
     STATUS=$(curl -sS -o "$body_file" -D "$headers_file" -w '%{http_code}' \
         --max-time 30 -X "$method" "$@" "$base$path") || fail "$LAST: curl failed (is the gateway up at $base?)"
     BODY=$(<"$body_file")
+    remember_exchange "$BODY" "$@"
     [[ -n $(header X-Request-Id) ]] || fail "$LAST answered $STATUS without an X-Request-Id header"
 }
 header() {

@@ -11,6 +11,7 @@ password=$(<"$CRM_VAR/admin-password")
 token=$(curl -sf -XPOST "$gateway/api/auth/login" -H 'Content-Type: application/json' \
     -d "{\"username\":\"admin\",\"password\":\"$password\"}" | jq -r .access_token)
 [[ -n $token && $token != null ]] || fail "cannot log in before the outage"
+remember_secret "$token"
 
 pid=$(<"$CRM_VAR/run/ferretdb.pid")
 kill -TERM "$pid"

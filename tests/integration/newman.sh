@@ -15,9 +15,26 @@ elif [[ -s $CRM_VAR/admin-password ]]; then
 else
     fail "no admin password: set CRM_BOOTSTRAP_ADMIN_PASSWORD or let deploy/local/env.sh write $CRM_VAR/admin-password"
 fi
-# --color off still colours the failure table: FORCE_COLOR=0 keeps ctest's log plain.
-FORCE_COLOR=0 exec "$newman" run "$postman/crm.postman_collection.json" -e "$postman/crm.postman_environment.json" \
+# --color off still colours the failure table: FORCE_COLOR=0 keeps ctest's log plain. The final
+# environment and collection variables are exported so that the passwords and tokens the run
+# chose or obtained join the run's secrets (lib.sh), which no_secrets_in_logs.sh looks for.
+exported=$(mktemp -d)
+trap 'rm -rf "$exported"' EXIT
+status=0
+FORCE_COLOR=0 "$newman" run "$postman/crm.postman_collection.json" -e "$postman/crm.postman_environment.json" \
     --env-var "baseUrl=http://127.0.0.1:$CRM_GATEWAY_PORT" \
     --env-var "adminUsername=${CRM_BOOTSTRAP_ADMIN_USERNAME:-admin}" \
     --env-var "adminPassword=$admin_password" \
-    --reporters cli --color off --timeout-request 30000 --disable-unicode
+    --export-environment "$exported/environment.json" --export-collection "$exported/collection.json" \
+    --reporters cli --color off --timeout-request 30000 --disable-unicode || status=$?
+found=0
+for file in "$exported/environment.json" "$exported/collection.json"; do
+    [[ -s $file ]] || fail "newman exported no $(basename "$file")"
+    mapfile -t secrets < <(jq -r '(.values // .variable // [])[] | select(.key | test("(?i)token|password"))
+        | .value | strings' "$file")
+    remember_secret "${secrets[@]}"
+    found=$((found + ${#secrets[@]}))
+done
+((found > 0)) || fail "the newman run left no token or password in its variables to remember"
+echo "newman: $found passwords and tokens of the run remembered"
+exit "$status"

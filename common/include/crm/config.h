@@ -32,6 +32,7 @@ typedef struct crm_settings {
     long http_threads;
     long http_connection_timeout_seconds;
     long http_max_connections;
+    long http_max_connections_per_ip; /* 0: no limit per client address */
     long shutdown_grace_seconds;
     long http_max_headers;
     char *cors_origins; /* comma list of allowed origins; empty: no CORS */

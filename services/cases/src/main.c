@@ -23,6 +23,8 @@ static const char *const settings_used[] = {
     "CRM_HTTP_THREADS",
     "CRM_HTTP_CONNECTION_TIMEOUT_SECONDS",
     "CRM_HTTP_MAX_CONNECTIONS",
+    "CRM_HTTP_MAX_CONNECTIONS_PER_IP",
+    "CRM_HTTP_MAX_HEADERS",
     "CRM_SHUTDOWN_GRACE_SECONDS",
     NULL,
 };

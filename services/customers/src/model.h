@@ -66,6 +66,10 @@ typedef struct customer_filters {
     long long created_before; /* exclusive, ms; -1: none */
 } customer_filters;
 
+/* The query parameters of GET /api/customers and its sortable fields; NULL-terminated. */
+extern const char *const customer_list_params[];
+extern const char *const customer_sortable[];
+
 /* Reads status, tag, q, created_after and created_before from `query`. Returns 0, or -1 with a
  * message in `err` (a bad value is an error, never ignored). Release with
  * customer_filters_clean (also after a failure). `key` (at least 1024 bytes) receives a canonical

@@ -211,7 +211,7 @@ struct curl_slist *proxy_request_headers(const proxy_request *forward)
 
     for (size_t i = 0; keys && keys[i]; i++) {
         if (!forwarding_request_header_passes(keys[i], connection, forward->peer_trusted) ||
-            strpbrk(values[i], "\r\n"))
+            strpbrk(keys[i], "\r\n") || strpbrk(values[i], "\r\n"))
             continue;
         has_type |= strcasecmp(keys[i], "Content-Type") == 0;
         has_accept |= strcasecmp(keys[i], "Accept") == 0;

@@ -48,7 +48,7 @@ typedef struct outcome {
 static int run_customers(const crm_query *query, outcome *out, bson_t *filter, bson_t *opts)
 {
     customer_filters filters;
-    char key[1024]; /* the size customer_filters_read documents */
+    char key[CUSTOMER_FILTERS_KEY_MAX];
     int rc = -1;
     if (customer_filters_read(query, &filters, key, sizeof(key), out->err, sizeof(out->err)) == 0 &&
         crm_list_params_read(&out->list, query, customer_sortable, key, out->err,

@@ -14,7 +14,6 @@
 #include <ulfius.h>
 
 #define CUSTOMER_WRITE_ATTEMPTS 5
-#define FILTERS_KEY_MAX         1200
 
 static crm_service *service; /* set once by customers_routes_add, read-only afterwards */
 
@@ -203,7 +202,7 @@ static int handle_list(const struct _u_request *request, struct _u_response *res
     customer *rows = NULL;
     size_t count = 0;
     char err[160];
-    char *filters_key = malloc(FILTERS_KEY_MAX);
+    char *filters_key = malloc(CUSTOMER_FILTERS_KEY_MAX);
 
     if (!filters_key) {
         memset(&query, 0, sizeof(query));
@@ -211,8 +210,8 @@ static int handle_list(const struct _u_request *request, struct _u_response *res
         goto done;
     }
     if (crm_query_parse(&query, request->http_url, customer_list_params, err, sizeof(err)) != 0 ||
-        customer_filters_read(&query, &filters, filters_key, FILTERS_KEY_MAX, err, sizeof(err)) !=
-            0 ||
+        customer_filters_read(&query, &filters, filters_key, CUSTOMER_FILTERS_KEY_MAX, err,
+                              sizeof(err)) != 0 ||
         crm_list_params_read(&list, &query, customer_sortable, filters_key, err, sizeof(err)) !=
             0) {
         crm_problem_send(response, CRM_PROBLEM_BAD_PARAMETER, "%s", err);

@@ -14,6 +14,9 @@
 # then runs it in every build) and fix the code.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# libmongoc (linked, never used here) keeps its counters in /dev/shm/mongoc-<pid>, which a
+# crashing harness would leave behind for a later process with that pid to trip over.
+export MONGOC_DISABLE_SHM=1
 
 # Runs BINARY (harness NAME) for SECONDS with CORPUS as its writable corpus; artifacts and the log
 # go to OUT. Prints one line of figures; returns non-zero on any finding.

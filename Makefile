@@ -9,15 +9,19 @@ export CRM_CACHE ?= $(HOME)/.cache/crm
 JOBS := $(shell nproc 2>/dev/null || echo 2)
 RELEASE := build/release
 ASAN := build/asan
+# The libFuzzer harnesses of tests/fuzz, built with clang (README.md, "Fuzzing").
+FUZZ := build/fuzz
+export FUZZ_SECONDS ?= 300
 # The integration tests' own stack: its state and pid files live here (see tests/CMakeLists.txt).
 ITEST_VAR := $(ASAN)/itest-var
 
-.PHONY: help deps build build-asan run up down status test unit-test format clean soak memcheck fuzz-api
+.PHONY: help deps build build-asan build-fuzz run up down status test unit-test fuzz fuzz-api format clean soak memcheck
 
 help:
 	@echo "make run     start FerretDB, Kafka, the services and the gateway in the foreground"
 	@echo "make up      the same, detached; 'make down' stops it; 'make status' shows it"
-	@echo "make test    install what is missing, build, run every test"
+	@echo "make test    install what is missing, build, run every test (with a short run of each fuzzer)"
+	@echo "make fuzz    long fuzzer runs: FUZZ_SECONDS=$(FUZZ_SECONDS) per harness, corpus kept in \$$CRM_CACHE"
 	@echo "make fuzz-api  schemathesis with many test cases on a stack of its own"
 	@echo "make deps    only install dependencies (cached in \$$CRM_CACHE = $(CRM_CACHE))"
 	@echo "make format  clang-format every C file"
@@ -39,6 +43,15 @@ build: deps $(RELEASE)/CMakeCache.txt
 build-asan: deps $(ASAN)/CMakeCache.txt
 	cmake --build $(ASAN) -j $(JOBS)
 
+$(FUZZ)/CMakeCache.txt:
+	cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCRM_FUZZ=ON
+
+build-fuzz: deps $(FUZZ)/CMakeCache.txt
+	cmake --build $(FUZZ) -j $(JOBS) --target crm_fuzzers
+
+fuzz: build-fuzz
+	@tests/fuzz/fuzz.sh long $(FUZZ)
+
 run: build
 	@deploy/local/stack.sh run
 
@@ -51,13 +64,15 @@ down:
 status:
 	@deploy/local/stack.sh status
 
-# Every test runs under ASan and UBSan: the unit tests, then the integration tests on a stack of
-# their own made of the sanitized binaries (its cleanup fails on any sanitizer report in the
-# logs). Whatever happens, that stack is stopped afterwards. The release tree is built too, so
-# optimised builds keep compiling warning-free.
-test: build build-asan
+# Every test runs under ASan and UBSan: the unit tests, a short run of each fuzzer (clang's
+# libFuzzer with ASan and UBSan), then the integration tests on a stack of their own made of the
+# sanitized binaries (its cleanup fails on any sanitizer report in the logs). Whatever happens,
+# that stack is stopped afterwards. The release tree is built too, so optimised builds keep
+# compiling warning-free.
+test: build build-asan build-fuzz
 	@status=0; \
 	ctest --test-dir $(ASAN) -L unit --output-on-failure -j $(JOBS) || status=1; \
+	tests/fuzz/fuzz.sh test $(FUZZ) || status=1; \
 	ctest --test-dir $(ASAN) -LE unit --output-on-failure || status=1; \
 	if [[ -d $(ITEST_VAR)/run ]]; then CRM_VAR=$(ITEST_VAR) deploy/local/stack.sh down >/dev/null; fi; \
 	exit $$status

@@ -10,6 +10,7 @@
 #include "crm/util.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,16 +447,24 @@ long long crm_http_if_match_version(const struct _u_request *request)
     const char *header = u_map_get_case(request->map_header, "If-Match");
     if (!header || strcmp(header, "*") == 0)
         return 0;
+    /* Exactly the tags crm_http_set_etag writes: "03", "+3", " 3" or an overflowing number name
+     * no version (strtoll would read them as one; found by tests/fuzz/http_headers). */
     const char *p = header;
     while (*p == ' ')
         p++;
-    char *end = NULL;
-    long long version = *p == '"' ? strtoll(p + 1, &end, 10) : -1;
-    if (!end || *end != '"' || version < 1)
+    if (*p++ != '"' || *p < '1' || *p > '9')
         return -1;
-    for (end++; *end == ' '; end++) {
+    long long version = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (version > (LLONG_MAX - (*p - '0')) / 10)
+            return -1;
+        version = version * 10 + (*p - '0');
     }
-    return *end == '\0' ? version : -1;
+    if (*p++ != '"')
+        return -1;
+    while (*p == ' ')
+        p++;
+    return *p == '\0' ? version : -1;
 }
 
 int crm_http_if_match_or_reply(const struct _u_request *request, struct _u_response *response,

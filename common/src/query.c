@@ -134,10 +134,12 @@ static void digest_hex(const char *text, char out[65])
     sodium_bin2hex(out, 65, hash, sizeof(hash));
 }
 
-/* Decodes and checks a cursor against the current sort and filters. */
+/* Decodes and checks a cursor against the current sort and filters. The longest cursor the lists
+ * issue carries a 200-character name that JSON may escape to 1200 bytes ("\u0001" each), so the
+ * decoded JSON gets room for several times that. */
 static int cursor_decode(crm_list_params *list, const char *text, char *err, size_t err_len)
 {
-    unsigned char raw[1024];
+    unsigned char raw[4096];
     size_t raw_len = 0;
     char sort[40];
     json_t *cursor = NULL;

@@ -674,6 +674,13 @@ START_TEST(test_if_match_version)
         {"If-Match: \"3\"x", -1},
         {"If-Match: \"3", -1},
         {"If-Match: \"3x\"", -1},
+        /* Tags the server never wrote, though strtoll reads a number in them (tests/fuzz). */
+        {"If-Match: \"03\"", -1},
+        {"If-Match: \"+3\"", -1},
+        {"If-Match: \" 3\"", -1},
+        {"If-Match: \"9223372036854775807\"", 9223372036854775807LL},
+        {"If-Match: \"9223372036854775808\"", -1},
+        {"If-Match: \"99999999999999999999\"", -1},
     };
     serve(1, 2);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

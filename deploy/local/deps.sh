@@ -21,6 +21,7 @@ debian_packages=(
     build-essential cmake pkg-config git curl jq openssl ca-certificates procps
     libulfius-dev libmicrohttpd-dev libmongoc-dev libjansson-dev libjwt-dev librdkafka-dev
     libsodium-dev libssl-dev check libsubunit-dev clang-format kcat
+    clang libclang-rt-14-dev
     openjdk-17-jre-headless maven python3-yaml python3-venv wrk valgrind
 )
 step 1 "Debian packages"

@@ -276,7 +276,7 @@ void forwarding_client_address(const forwarding_proxies *proxies, const char *pe
 char *forwarding_for_header(const char *peer, int peer_trusted, const char *incoming)
 {
     char *value = NULL;
-    if (!peer_trusted || !incoming || incoming[0] == '\0')
+    if (!peer_trusted || !incoming || incoming[0] == '\0' || strpbrk(incoming, "\r\n"))
         return strdup(peer);
     if (asprintf(&value, "%s, %s", incoming, peer) < 0)
         return NULL;

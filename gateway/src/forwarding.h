@@ -43,8 +43,9 @@ void forwarding_client_address(const forwarding_proxies *proxies, const char *pe
                                const char *forwarded_for, char *out, size_t out_len);
 
 /* The X-Forwarded-For an upstream sees: the incoming list with `peer` appended when the peer is
- * trusted, else just `peer` (a client's own list is dropped). Returns a string the caller frees,
- * or NULL when out of memory. */
+ * trusted, else just `peer` (a client's own list is dropped, and so is an incoming list holding a
+ * CR or LF, which would end the header line upstream). Returns a string the caller frees, or NULL
+ * when out of memory. */
 char *forwarding_for_header(const char *peer, int peer_trusted, const char *incoming);
 
 /* Whether a request header named `name` goes upstream. Dropped: hop-by-hop headers and the ones

@@ -200,9 +200,7 @@ static struct curl_slist *header_append(struct curl_slist *list, const char *nam
     return list;
 }
 
-/* The request headers that go upstream: the client's that pass forwarding.h's policy, then the
- * gateway's own. Returns NULL when out of memory. */
-static struct curl_slist *request_headers(const proxy_request *forward)
+struct curl_slist *proxy_request_headers(const proxy_request *forward)
 {
     const struct _u_map *map = forward->request->map_header;
     const char **keys = u_map_enum_keys(map), **values = u_map_enum_values(map);
@@ -213,7 +211,7 @@ static struct curl_slist *request_headers(const proxy_request *forward)
 
     for (size_t i = 0; keys && keys[i]; i++) {
         if (!forwarding_request_header_passes(keys[i], connection, forward->peer_trusted) ||
-            strpbrk(values[i], "\r\n"))
+            strpbrk(keys[i], "\r\n") || strpbrk(values[i], "\r\n"))
             continue;
         has_type |= strcasecmp(keys[i], "Content-Type") == 0;
         has_accept |= strcasecmp(keys[i], "Accept") == 0;
@@ -397,7 +395,7 @@ void proxy_forward(proxy *forwarder, upstream_group *group, const proxy_request 
         return;
     }
     handle = worker_handle(forwarder);
-    headers = request_headers(forward);
+    headers = proxy_request_headers(forward);
     if (!handle || !headers) {
         crm_problem_send(response, CRM_PROBLEM_INTERNAL, "out of memory");
         goto done;

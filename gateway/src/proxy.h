@@ -18,6 +18,7 @@
 
 struct _u_request;
 struct _u_response;
+struct curl_slist;
 
 #define PROXY_MAX_RESPONSE (16 * 1024 * 1024) /* a larger upstream answer is a 502 */
 
@@ -40,6 +41,12 @@ proxy *proxy_new(const crm_settings *settings, crm_metrics *metrics, size_t conn
 /* Releases the forwarder; accepts NULL. Call after the HTTP workers have ended: each worker's
  * handle (and its connections) is released when its thread exits. */
 void proxy_free(proxy *forwarder);
+
+/* The header lines that go upstream ("Name: value"): the client's that pass forwarding.h's policy
+ * and hold no CR or LF, then the gateway's own (X-Request-Id, X-Forwarded-For) and the lines that
+ * switch off libcurl's defaults. NULL when out of memory; the caller frees the list with
+ * curl_slist_free_all. Exposed for tests and fuzzing; proxy_forward uses it. */
+struct curl_slist *proxy_request_headers(const proxy_request *forward);
 
 /* Forwards `forward` to `group` and answers `response` with the upstream's status, headers
  * (hop-by-hop ones removed) and body, or with a problem: 503 when every instance is cooling

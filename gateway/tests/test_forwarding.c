@@ -124,6 +124,9 @@ START_TEST(test_forwarded_for_header)
     forwarded_for("10.0.0.2", 1, "6.6.6.6, 1.2.3.4", "6.6.6.6, 1.2.3.4, 10.0.0.2");
     forwarded_for("10.0.0.2", 1, NULL, "10.0.0.2");
     forwarded_for("10.0.0.2", 1, "", "10.0.0.2");
+    /* A line break would split the header upstream (found by tests/fuzz/gateway_headers). */
+    forwarded_for("10.0.0.2", 1, "\r", "10.0.0.2");
+    forwarded_for("10.0.0.2", 1, "1.2.3.4\r\nX-User-Id: 1", "10.0.0.2");
 }
 END_TEST
 

@@ -169,3 +169,52 @@ json_t *user_to_json(const user *u)
                      "created_at", crm_time_json(u->created_at), "updated_at",
                      crm_time_json(u->updated_at), "version", (json_int_t)u->version);
 }
+
+/* ---- lists ---- */
+
+const char *const user_list_params[] = {"limit", "cursor", "sort", "role", "disabled", NULL};
+const char *const user_sortable[] = {"created_at", "username", NULL};
+
+int user_filters_read(const crm_query *query, user_filters *filters, char *err, size_t err_len)
+{
+    memset(filters, 0, sizeof(*filters));
+    filters->disabled = -1;
+    const char *roles = crm_query_get(query, "role");
+    for (const char *item = roles; item;) {
+        size_t len = strcspn(item, ",");
+        size_t n = 0, known = 0;
+        while (filters->roles[n])
+            n++;
+        for (; user_roles[known]; known++) {
+            if (strlen(user_roles[known]) == len && strncmp(item, user_roles[known], len) == 0)
+                break;
+        }
+        int repeated = 0;
+        for (size_t i = 0; i < n && user_roles[known]; i++)
+            repeated |= filters->roles[i] == user_roles[known];
+        if (!user_roles[known] || repeated) {
+            snprintf(err, err_len,
+                     "role must be one of admin, agent, viewer, or a comma list "
+                     "of distinct roles");
+            return -1;
+        }
+        filters->roles[n] = user_roles[known];
+        item = item[len] == ',' ? item + len + 1 : NULL;
+    }
+    const char *disabled = crm_query_get(query, "disabled");
+    if (disabled) {
+        if (strcmp(disabled, "true") != 0 && strcmp(disabled, "false") != 0) {
+            snprintf(err, err_len, "disabled must be true or false");
+            return -1;
+        }
+        filters->disabled = strcmp(disabled, "true") == 0;
+    }
+    return 0;
+}
+
+void user_filters_key(const crm_query *query, const user_filters *filters, char *key,
+                      size_t key_len)
+{
+    const char *roles = crm_query_get(query, "role");
+    snprintf(key, key_len, "role=%s&disabled=%d", roles ? roles : "", filters->disabled);
+}

@@ -3,6 +3,8 @@
 #ifndef AUTH_MODEL_H
 #define AUTH_MODEL_H
 
+#include "crm/query.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -56,5 +58,23 @@ int user_patch_apply(user *u, const user_patch *patch);
 
 /* The public JSON form of a user (no password hash). A new reference, or NULL. */
 json_t *user_to_json(const user *u);
+
+/* Filters of GET /api/users. */
+typedef struct user_filters {
+    const char *roles[4]; /* NULL-terminated; empty: any role */
+    int disabled;         /* -1 any, 0, 1 */
+} user_filters;
+
+/* The query parameters of GET /api/users and its sortable fields; NULL-terminated. */
+extern const char *const user_list_params[];
+extern const char *const user_sortable[];
+
+/* Reads role (one or a comma list of distinct roles) and disabled from `query`. Returns 0, or -1
+ * with a message in `err` (an empty item, an unknown role or a repeat is an error). */
+int user_filters_read(const crm_query *query, user_filters *filters, char *err, size_t err_len);
+
+/* The canonical form of the filters a cursor is bound to, into `key`. */
+void user_filters_key(const crm_query *query, const user_filters *filters, char *key,
+                      size_t key_len);
 
 #endif

@@ -313,46 +313,6 @@ static int handle_jwks(const struct _u_request *request, struct _u_response *res
     return U_CALLBACK_COMPLETE;
 }
 
-/* Reads role (one or a comma list of distinct roles) and disabled. Returns 0 or -1 with `err`:
- * an empty item, an unknown role or a repeat is an error, never skipped. */
-static int user_filters_read(const crm_query *query, user_filters *filters, char *err,
-                             size_t err_len)
-{
-    memset(filters, 0, sizeof(*filters));
-    filters->disabled = -1;
-    const char *roles = crm_query_get(query, "role");
-    for (const char *item = roles; item;) {
-        size_t len = strcspn(item, ",");
-        size_t n = 0, known = 0;
-        while (filters->roles[n])
-            n++;
-        for (; user_roles[known]; known++) {
-            if (strlen(user_roles[known]) == len && strncmp(item, user_roles[known], len) == 0)
-                break;
-        }
-        int repeated = 0;
-        for (size_t i = 0; i < n && user_roles[known]; i++)
-            repeated |= filters->roles[i] == user_roles[known];
-        if (!user_roles[known] || repeated) {
-            snprintf(err, err_len,
-                     "role must be one of admin, agent, viewer, or a comma list "
-                     "of distinct roles");
-            return -1;
-        }
-        filters->roles[n] = user_roles[known];
-        item = item[len] == ',' ? item + len + 1 : NULL;
-    }
-    const char *disabled = crm_query_get(query, "disabled");
-    if (disabled) {
-        if (strcmp(disabled, "true") != 0 && strcmp(disabled, "false") != 0) {
-            snprintf(err, err_len, "disabled must be true or false");
-            return -1;
-        }
-        filters->disabled = strcmp(disabled, "true") == 0;
-    }
-    return 0;
-}
-
 static json_t *user_sort_value(const user *u, const char *field)
 {
     if (strcmp(field, "username") == 0)
@@ -364,8 +324,6 @@ static int handle_users_list(const struct _u_request *request, struct _u_respons
                              void *user_data)
 {
     (void)user_data;
-    static const char *const allowed[] = {"limit", "cursor", "sort", "role", "disabled", NULL};
-    static const char *const sortable[] = {"created_at", "username", NULL};
     crm_query query;
     crm_list_params list = {0};
     user_filters filters;
@@ -373,14 +331,13 @@ static int handle_users_list(const struct _u_request *request, struct _u_respons
     size_t count = 0;
     char err[160], filters_key[160];
 
-    if (crm_query_parse(&query, request->http_url, allowed, err, sizeof(err)) != 0 ||
+    if (crm_query_parse(&query, request->http_url, user_list_params, err, sizeof(err)) != 0 ||
         user_filters_read(&query, &filters, err, sizeof(err)) != 0) {
         crm_problem_send(response, CRM_PROBLEM_BAD_PARAMETER, "%s", err);
         goto done;
     }
-    snprintf(filters_key, sizeof(filters_key), "role=%s&disabled=%d",
-             crm_query_get(&query, "role") ? crm_query_get(&query, "role") : "", filters.disabled);
-    if (crm_list_params_read(&list, &query, sortable, filters_key, err, sizeof(err)) != 0) {
+    user_filters_key(&query, &filters, filters_key, sizeof(filters_key));
+    if (crm_list_params_read(&list, &query, user_sortable, filters_key, err, sizeof(err)) != 0) {
         crm_problem_send(response, CRM_PROBLEM_BAD_PARAMETER, "%s", err);
         goto done;
     }

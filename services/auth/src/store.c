@@ -164,6 +164,17 @@ crm_store_status user_store_set_password_hash(crm_mongo *mongo, const char *id, 
     return status;
 }
 
+void user_store_list_query(bson_t *filter, bson_t *opts, const crm_list_params *list,
+                           const user_filters *filters)
+{
+    if (filters->roles[0])
+        crm_mongo_append_in(filter, "role", filters->roles);
+    if (filters->disabled >= 0)
+        BSON_APPEND_BOOL(filter, "disabled", filters->disabled);
+    crm_mongo_append_keyset(filter, list);
+    crm_mongo_append_page(opts, list);
+}
+
 crm_store_status user_store_list(crm_mongo *mongo, const crm_list_params *list,
                                  const user_filters *filters, user **rows, size_t *count)
 {
@@ -177,13 +188,8 @@ crm_store_status user_store_list(crm_mongo *mongo, const crm_list_params *list,
     *count = 0;
     if (!*rows)
         return CRM_STORE_UNAVAILABLE;
-    if (filters->roles[0])
-        crm_mongo_append_in(&filter, "role", filters->roles);
-    if (filters->disabled >= 0)
-        BSON_APPEND_BOOL(&filter, "disabled", filters->disabled);
-    crm_mongo_append_keyset(&filter, list);
     bson_t *opts = bson_new();
-    crm_mongo_append_page(opts, list);
+    user_store_list_query(&filter, opts, list, filters);
 
     crm_mongo_session s = crm_mongo_session_open(mongo, USERS);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, &filter, opts, NULL);

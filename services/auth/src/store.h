@@ -21,11 +21,11 @@ crm_store_status user_store_find_by_id(crm_mongo *mongo, const char *id, user *o
 crm_store_status user_store_update(crm_mongo *mongo, const user *u, long long expected_version);
 crm_store_status user_store_set_password_hash(crm_mongo *mongo, const char *id, const char *hash);
 
-/* Filters of GET /api/users. */
-typedef struct user_filters {
-    const char *roles[4]; /* NULL-terminated; empty: any role */
-    int disabled;         /* -1 any, 0, 1 */
-} user_filters;
+/* The find of one page: the filter (the filters, then the keyset condition of list's cursor) and
+ * the options (sort, limit), into `filter` and `opts` (initialised by the caller). Exposed for
+ * tests and fuzzing; user_store_list runs it. */
+void user_store_list_query(bson_t *filter, bson_t *opts, const crm_list_params *list,
+                           const user_filters *filters);
 
 /* One page: up to list->limit + 1 rows (one more than asked tells whether a next page exists).
  * The caller releases rows with user_clean each and free(rows). */

@@ -247,6 +247,119 @@ json_t *case_to_json(const support_case *c)
                      time_or_null(c->closed_at), "version", (json_int_t)c->version);
 }
 
+/* ---- lists ---- */
+
+const char *const case_list_params[] = {"limit",         "cursor",         "sort",        "status",
+                                        "priority",      "assigned_to",    "customer_id", "q",
+                                        "created_after", "created_before", NULL};
+const char *const case_nested_list_params[] = {
+    "limit",       "cursor", "sort",          "status",         "priority",
+    "assigned_to", "q",      "created_after", "created_before", NULL};
+const char *const case_sortable[] = {"created_at", "updated_at", "priority", NULL};
+
+/* Reads a comma list of distinct values of `choices` into `out` (NULL-terminated, up to
+ * `max` - 1). Returns 0 or -1. */
+static int choice_list_read(const char *text, const char *const *choices, const char **out,
+                            size_t max)
+{
+    size_t n = 0;
+    for (const char *item = text; item;) {
+        size_t len = strcspn(item, ",");
+        size_t known = 0;
+        for (; choices[known]; known++) {
+            if (strlen(choices[known]) == len && strncmp(item, choices[known], len) == 0)
+                break;
+        }
+        if (!choices[known] || n + 1 >= max)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            if (out[i] == choices[known])
+                return -1;
+        }
+        out[n++] = choices[known];
+        item = item[len] == ',' ? item + len + 1 : NULL;
+    }
+    out[n] = NULL;
+    return 0;
+}
+
+int case_filters_read(const crm_query *query, const char *caller_id, case_filters *f, char *err,
+                      size_t err_len)
+{
+    const char *text;
+    memset(f, 0, sizeof(*f));
+    if ((text = crm_query_get(query, "status")) &&
+        choice_list_read(text, case_statuses, f->statuses, COUNT(f->statuses)) != 0) {
+        snprintf(err, err_len, "status must be a status or a comma list of distinct statuses");
+        return -1;
+    }
+    if ((text = crm_query_get(query, "priority")) &&
+        choice_list_read(text, case_priorities, f->priorities, COUNT(f->priorities)) != 0) {
+        snprintf(err, err_len,
+                 "priority must be a priority or a comma list of distinct priorities");
+        return -1;
+    }
+    if ((text = crm_query_get(query, "assigned_to"))) {
+        if (strcmp(text, "me") == 0) {
+            f->assigned = 1;
+            snprintf(f->assigned_to, sizeof(f->assigned_to), "%.24s", caller_id);
+        } else if (strcmp(text, "none") == 0) {
+            f->assigned = 2;
+        } else if (crm_id_valid(text)) {
+            f->assigned = 1;
+            snprintf(f->assigned_to, sizeof(f->assigned_to), "%s", text);
+        } else {
+            snprintf(err, err_len, "assigned_to must be a user id, me or none");
+            return -1;
+        }
+    }
+    if ((text = crm_query_get(query, "customer_id"))) {
+        if (!crm_id_valid(text)) {
+            snprintf(err, err_len, "customer_id must be an id");
+            return -1;
+        }
+        snprintf(f->customer_id, sizeof(f->customer_id), "%s", text);
+    }
+    if ((text = crm_query_get(query, "q"))) {
+        size_t length = crm_utf8_length(text);
+        if (length < 1 || length > CASE_Q_MAX) {
+            snprintf(err, err_len, "q must be 1 to %d characters", CASE_Q_MAX);
+            return -1;
+        }
+        f->q = text;
+    }
+    if ((text = crm_query_get(query, "created_after"))) {
+        if (crm_time_parse(text, &f->created_after) != 0) {
+            snprintf(err, err_len, "created_after must be an RFC 3339 time");
+            return -1;
+        }
+        f->has_after = 1;
+    }
+    if ((text = crm_query_get(query, "created_before"))) {
+        if (crm_time_parse(text, &f->created_before) != 0) {
+            snprintf(err, err_len, "created_before must be an RFC 3339 time");
+            return -1;
+        }
+        f->has_before = 1;
+    }
+    return 0;
+}
+
+char *case_filters_key_new(const crm_query *query, const case_filters *f)
+{
+    char *key = NULL;
+    const char *q = crm_query_get(query, "q");
+    if (asprintf(&key, "s=%s&p=%s&a=%d:%s&c=%s&q=%s&ca=%d:%lld&cb=%d:%lld",
+                 crm_query_get(query, "status") ? crm_query_get(query, "status") : "",
+                 crm_query_get(query, "priority") ? crm_query_get(query, "priority") : "",
+                 f->assigned, f->assigned_to, f->customer_id, q ? q : "", f->has_after,
+                 f->created_after, f->has_before, f->created_before) < 0)
+        return NULL;
+    return key;
+}
+
+/* ---- customer events ---- */
+
 int customer_event_parse(const char *value, size_t len, customer_event *event, char *err,
                          size_t err_len)
 {

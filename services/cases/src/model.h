@@ -4,6 +4,8 @@
 #ifndef CASES_MODEL_H
 #define CASES_MODEL_H
 
+#include "crm/query.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -11,6 +13,7 @@
 #define CASE_STATUS_MAX 10
 #define CASE_TITLE_MAX  200
 #define CASE_DESC_MAX   10000
+#define CASE_Q_MAX      200 /* the q filter, in characters */
 
 /* A case as stored. Times are milliseconds since the epoch; 0 means null. */
 typedef struct support_case {
@@ -71,6 +74,34 @@ int case_patch_apply(support_case *c, const case_patch *patch, long long now);
 
 /* The public JSON form: every field, null when unset. A new reference, or NULL. */
 json_t *case_to_json(const support_case *c);
+
+/* Filters of GET /api/cases (and /api/customers/:id/cases). */
+typedef struct case_filters {
+    const char *statuses[8];   /* NULL-terminated; empty: any */
+    const char *priorities[5]; /* NULL-terminated; empty: any */
+    int assigned;              /* 0 any, 1 to `assigned_to`, 2 unassigned */
+    char assigned_to[CASE_ID_LEN];
+    char customer_id[CASE_ID_LEN]; /* "" any */
+    const char *q;                 /* a substring of the title (borrowed from the query), or NULL */
+    int has_after, has_before;
+    long long created_after, created_before; /* ms; after inclusive, before exclusive */
+} case_filters;
+
+/* The query parameters of the two case lists (the nested one has no customer_id) and the
+ * sortable fields; NULL-terminated. */
+extern const char *const case_list_params[];
+extern const char *const case_nested_list_params[];
+extern const char *const case_sortable[];
+
+/* Reads status, priority, assigned_to (an id, `me` for `caller_id`, or `none`), customer_id, q,
+ * created_after and created_before from `query`. Returns 0, or -1 with a message in `err` (a bad
+ * value is an error, never ignored). */
+int case_filters_read(const crm_query *query, const char *caller_id, case_filters *f, char *err,
+                      size_t err_len);
+
+/* The canonical form of the filters a cursor is bound to (crm_list_params_read digests it): a
+ * string the caller frees, or NULL when out of memory. */
+char *case_filters_key_new(const crm_query *query, const case_filters *f);
 
 /* A customer event from crm.customers.v1 (API.md). */
 typedef struct customer_event {

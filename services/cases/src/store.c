@@ -244,8 +244,13 @@ crm_store_status case_store_create(crm_mongo *mongo, support_case *c)
 
 /* ---- lists ---- */
 
-static int filter_build(bson_t *filter, const crm_list_params *list, const case_filters *f)
+int case_store_list_query(bson_t *filter, bson_t *opts, const crm_list_params *list,
+                          const case_filters *f)
 {
+    /* Priority sorts by its stored rank, a plain integer (the others are dates or strings). */
+    crm_list_params page = *list;
+    if (strcmp(list->sort_field, "priority") == 0)
+        snprintf(page.sort_field, sizeof(page.sort_field), "priority_rank");
     if (f->statuses[0])
         crm_mongo_append_in(filter, "status", f->statuses);
     if (f->priorities[0])
@@ -272,11 +277,11 @@ static int filter_build(bson_t *filter, const crm_list_params *list, const case_
         BSON_APPEND_REGEX(filter, "title", pattern, "");
         free(pattern);
     }
-    /* Priority sorts by its stored rank, a plain integer (the others are dates or strings). */
-    if (strcmp(list->sort_field, "priority_rank") == 0)
-        crm_mongo_append_keyset_integer(filter, list);
+    if (strcmp(page.sort_field, "priority_rank") == 0)
+        crm_mongo_append_keyset_integer(filter, &page);
     else
-        crm_mongo_append_keyset(filter, list);
+        crm_mongo_append_keyset(filter, &page);
+    crm_mongo_append_page(opts, &page);
     return 0;
 }
 
@@ -289,17 +294,13 @@ crm_store_status case_store_list(crm_mongo *mongo, const crm_list_params *list,
     crm_store_status status = CRM_STORE_OK;
     size_t capacity = (size_t)list->limit + 1;
 
-    crm_list_params page = *list;
-    if (strcmp(list->sort_field, "priority") == 0)
-        snprintf(page.sort_field, sizeof(page.sort_field), "priority_rank");
     *count = 0;
     *rows = calloc(capacity, sizeof(**rows));
-    if (!*rows || filter_build(&filter, &page, filters) != 0) {
+    if (!*rows || case_store_list_query(&filter, &opts, list, filters) != 0) {
         bson_destroy(&filter);
         bson_destroy(&opts);
         return CRM_STORE_UNAVAILABLE;
     }
-    crm_mongo_append_page(&opts, &page);
     crm_mongo_session s = crm_mongo_session_open(mongo, CASES);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, &filter, &opts, NULL);
     while (*count < capacity && mongoc_cursor_next(cursor, &doc))

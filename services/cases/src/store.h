@@ -34,17 +34,12 @@ crm_store_status case_store_update(crm_mongo *mongo, const support_case *c,
  * (CRM_STORE_CONFLICT when it moved on). CRM_STORE_NOT_FOUND when there is no such case. */
 crm_store_status case_store_delete(crm_mongo *mongo, const char *id, long long expected_version);
 
-/* Filters of GET /api/cases. */
-typedef struct case_filters {
-    const char *statuses[8];   /* NULL-terminated; empty: any */
-    const char *priorities[5]; /* NULL-terminated; empty: any */
-    int assigned;              /* 0 any, 1 to `assigned_to`, 2 unassigned */
-    char assigned_to[CASE_ID_LEN];
-    char customer_id[CASE_ID_LEN]; /* "" any */
-    const char *q;                 /* a substring of the title, or NULL */
-    int has_after, has_before;
-    long long created_after, created_before; /* ms; after inclusive, before exclusive */
-} case_filters;
+/* The find of one page: the filter (the filters, then the keyset condition of list's cursor) and
+ * the options (sort, limit; priority sorts by its stored rank), into `filter` and `opts`
+ * (initialised by the caller). Exposed for tests and fuzzing; case_store_list runs it. Returns 0,
+ * or -1 when out of memory. */
+int case_store_list_query(bson_t *filter, bson_t *opts, const crm_list_params *list,
+                          const case_filters *f);
 
 /* One page: up to list->limit + 1 rows. Sort fields created_at, updated_at, priority. The
  * caller releases rows with support_case_clean each and free(rows). */

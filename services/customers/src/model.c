@@ -287,6 +287,10 @@ json_t *customer_to_json(const customer *c)
 
 /* ---- list filters ---- */
 
+const char *const customer_list_params[] = {
+    "limit", "cursor", "sort", "status", "tag", "q", "created_after", "created_before", NULL};
+const char *const customer_sortable[] = {"created_at", "updated_at", "name", NULL};
+
 static int statuses_read(const char *list, customer_filters *filters)
 {
     size_t n = 0;

@@ -11,6 +11,9 @@
 #define CUSTOMER_TAGS_MAX   20
 #define CUSTOMER_STATUS_MAX 16
 #define CUSTOMER_Q_MAX      200
+/* Room for customer_filters_read's key: at most 1068 bytes (every status, a 40-character tag and
+ * a 200-character q of four-byte characters) and its NUL. */
+#define CUSTOMER_FILTERS_KEY_MAX 1200
 
 /* A customer as stored. Strings are owned; NULL means unset (rendered as null). */
 typedef struct customer {
@@ -66,10 +69,14 @@ typedef struct customer_filters {
     long long created_before; /* exclusive, ms; -1: none */
 } customer_filters;
 
+/* The query parameters of GET /api/customers and its sortable fields; NULL-terminated. */
+extern const char *const customer_list_params[];
+extern const char *const customer_sortable[];
+
 /* Reads status, tag, q, created_after and created_before from `query`. Returns 0, or -1 with a
  * message in `err` (a bad value is an error, never ignored). Release with
- * customer_filters_clean (also after a failure). `key` (at least 1024 bytes) receives a canonical
- * form of the filters that a cursor is bound to. */
+ * customer_filters_clean (also after a failure). `key` (CUSTOMER_FILTERS_KEY_MAX bytes) receives a
+ * canonical form of the filters that a cursor is bound to. */
 int customer_filters_read(const crm_query *query, customer_filters *filters, char *key,
                           size_t key_len, char *err, size_t err_len);
 void customer_filters_clean(customer_filters *filters);

@@ -14,7 +14,6 @@
 #include <ulfius.h>
 
 #define CUSTOMER_WRITE_ATTEMPTS 5
-#define FILTERS_KEY_MAX         1200
 
 static crm_service *service; /* set once by customers_routes_add, read-only afterwards */
 
@@ -197,26 +196,24 @@ static int handle_list(const struct _u_request *request, struct _u_response *res
                        void *user_data)
 {
     (void)user_data;
-    static const char *const allowed[] = {
-        "limit", "cursor", "sort", "status", "tag", "q", "created_after", "created_before", NULL};
-    static const char *const sortable[] = {"created_at", "updated_at", "name", NULL};
     crm_query query;
     crm_list_params list = {0};
     customer_filters filters = {0};
     customer *rows = NULL;
     size_t count = 0;
     char err[160];
-    char *filters_key = malloc(FILTERS_KEY_MAX);
+    char *filters_key = malloc(CUSTOMER_FILTERS_KEY_MAX);
 
     if (!filters_key) {
         memset(&query, 0, sizeof(query));
         crm_problem_send(response, CRM_PROBLEM_INTERNAL, "out of memory");
         goto done;
     }
-    if (crm_query_parse(&query, request->http_url, allowed, err, sizeof(err)) != 0 ||
-        customer_filters_read(&query, &filters, filters_key, FILTERS_KEY_MAX, err, sizeof(err)) !=
-            0 ||
-        crm_list_params_read(&list, &query, sortable, filters_key, err, sizeof(err)) != 0) {
+    if (crm_query_parse(&query, request->http_url, customer_list_params, err, sizeof(err)) != 0 ||
+        customer_filters_read(&query, &filters, filters_key, CUSTOMER_FILTERS_KEY_MAX, err,
+                              sizeof(err)) != 0 ||
+        crm_list_params_read(&list, &query, customer_sortable, filters_key, err, sizeof(err)) !=
+            0) {
         crm_problem_send(response, CRM_PROBLEM_BAD_PARAMETER, "%s", err);
         goto done;
     }

@@ -376,6 +376,29 @@ static void append_q(bson_t *filter, const char *pattern)
     bson_append_array_end(filter, &and);
 }
 
+void customer_store_list_query(bson_t *filter, bson_t *opts, const crm_list_params *list,
+                               const customer_filters *filters)
+{
+    BSON_APPEND_BOOL(filter, "deleted", false); /* tombstones are invisible */
+    if (filters->statuses[0])
+        crm_mongo_append_in(filter, "status", filters->statuses);
+    if (filters->tag)
+        BSON_APPEND_UTF8(filter, "tags", filters->tag);
+    if (filters->created_after >= 0 || filters->created_before >= 0) {
+        bson_t range;
+        bson_append_document_begin(filter, "created_at", -1, &range);
+        if (filters->created_after >= 0)
+            BSON_APPEND_DATE_TIME(&range, "$gte", filters->created_after);
+        if (filters->created_before >= 0)
+            BSON_APPEND_DATE_TIME(&range, "$lt", filters->created_before);
+        bson_append_document_end(filter, &range);
+    }
+    if (filters->q_pattern)
+        append_q(filter, filters->q_pattern);
+    crm_mongo_append_keyset(filter, list);
+    crm_mongo_append_page(opts, list);
+}
+
 crm_store_status customer_store_list(crm_mongo *mongo, const crm_list_params *list,
                                      const customer_filters *filters, customer **rows,
                                      size_t *count)
@@ -390,25 +413,8 @@ crm_store_status customer_store_list(crm_mongo *mongo, const crm_list_params *li
     *count = 0;
     if (!*rows)
         return CRM_STORE_UNAVAILABLE;
-    BSON_APPEND_BOOL(&filter, "deleted", false); /* tombstones are invisible */
-    if (filters->statuses[0])
-        crm_mongo_append_in(&filter, "status", filters->statuses);
-    if (filters->tag)
-        BSON_APPEND_UTF8(&filter, "tags", filters->tag);
-    if (filters->created_after >= 0 || filters->created_before >= 0) {
-        bson_t range;
-        bson_append_document_begin(&filter, "created_at", -1, &range);
-        if (filters->created_after >= 0)
-            BSON_APPEND_DATE_TIME(&range, "$gte", filters->created_after);
-        if (filters->created_before >= 0)
-            BSON_APPEND_DATE_TIME(&range, "$lt", filters->created_before);
-        bson_append_document_end(&filter, &range);
-    }
-    if (filters->q_pattern)
-        append_q(&filter, filters->q_pattern);
-    crm_mongo_append_keyset(&filter, list);
     bson_t *opts = bson_new();
-    crm_mongo_append_page(opts, list);
+    customer_store_list_query(&filter, opts, list, filters);
 
     crm_mongo_session s = crm_mongo_session_open(mongo, CUSTOMERS);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(s.collection, &filter, opts, NULL);

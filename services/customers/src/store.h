@@ -45,6 +45,12 @@ crm_store_status customer_store_delete(crm_mongo *mongo, const customer *current
  * nothing to do. */
 crm_store_status customer_store_heal(crm_mongo *mongo, const char *id, long long version);
 
+/* The find of one page: the filter (tombstones out, the filters, then the keyset condition of
+ * list's cursor) and the options (sort, limit), into `filter` and `opts` (initialised by the
+ * caller). Exposed for tests and fuzzing; customer_store_list runs it. */
+void customer_store_list_query(bson_t *filter, bson_t *opts, const crm_list_params *list,
+                               const customer_filters *filters);
+
 /* Filters as customer_filters (model.h). One page: up to list->limit + 1 live customers. The
  * caller releases rows with customer_clean each and free(rows). */
 crm_store_status customer_store_list(crm_mongo *mongo, const crm_list_params *list,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: Debian packages, FerretDB (built through
-# the Go module proxy), the Kafka jars (from Maven Central), newman (from npm), schemathesis and
+# the Go module proxy), the Kafka jars (from Maven Central), newman and Redocly CLI (from npm), schemathesis and
 # the checkers of the deployment files (from PyPI; kustomize through the Go module proxy if need
 # be). Downloads and
 # builds are cached under $CRM_CACHE (default ~/.cache/crm), never in the checkout; a second run
@@ -36,7 +36,8 @@ done
 # A JDK or Maven installed outside apt (a tarball, sdkman) is as good as Debian's.
 if command -v java >/dev/null; then missing=("${missing[@]/openjdk-17-jre-headless/}"); fi
 if command -v mvn >/dev/null; then missing=("${missing[@]/maven/}"); fi
-# Node.js (newman) likewise; Debian 12's nodejs 18 is new enough when there is none.
+# Node.js (newman, Redocly CLI) likewise; Debian 12's nodejs 18 is too old for Redocly CLI 2 (step 5
+# says so): install Node.js 20.19 or newer from nodejs.org or NodeSource instead.
 if ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 read -r -a missing <<<"${missing[*]}"
 if ((${#missing[@]} == 0)); then
@@ -106,31 +107,40 @@ else
     echo "           fetched: $(ls "$kafka_dir/libs" | wc -l) jars"
 fi
 
-# ---- 5. newman ---------------------------------------------------------------------------------
-# The runner of the Postman collection (tests/postman), from npm into the cache. Node.js comes
-# from step 1 (Debian's nodejs) when the machine has none.
-newman_version=6.2.2
-step 5 "newman $newman_version (npm; runs the Postman collection)"
+# ---- 5. newman and Redocly CLI -----------------------------------------------------------------
+# The runner of the Postman collection (tests/postman) and the OpenAPI linter of the openapi_lint
+# test (api/openapi.yaml), from npm into the cache, each pinned. The cache key is the list of pins:
+# every package must be installed at its pinned version, so changing a pin reinstalls.
+# Node.js comes from step 1 (Debian's nodejs) when the machine has none.
+npm_pins=(newman@6.2.2 @redocly/cli@2.77.0)
+step 5 "${npm_pins[*]} (npm; run the Postman collection, lint the OpenAPI document)"
 npm_dir=$CRM_CACHE/npm
-newman_bin=$npm_dir/node_modules/.bin/newman
-newman_installed() {
-    [[ -x $newman_bin ]] &&
-        [[ $(jq -r .version "$npm_dir/node_modules/newman/package.json" 2>/dev/null) == "$newman_version" ]]
+npm_bins=("$npm_dir/node_modules/.bin/newman" "$npm_dir/node_modules/.bin/redocly")
+npm_installed() {
+    local pin bin
+    for bin in "${npm_bins[@]}"; do [[ -x $bin ]] || return 1; done
+    for pin in "${npm_pins[@]}"; do
+        [[ $(jq -r .version "$npm_dir/node_modules/${pin%@*}/package.json" 2>/dev/null) == "${pin##*@}" ]] ||
+            return 1
+    done
 }
-if newman_installed; then
-    echo "           cached: $newman_bin"
+if npm_installed; then
+    echo "           cached: ${npm_bins[*]}"
 else
-    node_help="install Node.js 18 or newer with npm (nodejs.org, or NodeSource's Debian packages), put node and npm on PATH, then run 'make deps' again"
+    node_help="install Node.js 20.19 or newer with npm (nodejs.org, or NodeSource's Debian packages), put node and npm on PATH, then run 'make deps' again"
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         fail "node or npm is missing: $node_help"
     fi
-    node_major=$(node -p 'process.versions.node.split(".")[0]')
-    ((node_major >= 18)) || fail "Node.js $(node --version) is too old for newman $newman_version: $node_help"
+    # @redocly/cli 2 wants Node.js >= 20.19 (newman 6 is content with 18).
+    node_version=$(node -p 'process.versions.node')
+    IFS=. read -r node_major node_minor _ <<<"$node_version"
+    ((node_major > 20 || (node_major == 20 && node_minor >= 19))) ||
+        fail "Node.js $node_version is too old for ${npm_pins[*]}: $node_help"
     mkdir -p "$npm_dir"
-    npm install --prefix "$npm_dir" --no-audit --no-fund "newman@$newman_version" >"$npm_dir/install.log" 2>&1 ||
-        fail "npm could not install newman $newman_version (is the npm registry reachable?); see $npm_dir/install.log"
-    newman_installed || fail "npm finished but $newman_bin is not newman $newman_version; see $npm_dir/install.log"
-    echo "           installed: $newman_bin"
+    npm install --prefix "$npm_dir" --no-audit --no-fund "${npm_pins[@]}" >"$npm_dir/install.log" 2>&1 ||
+        fail "npm could not install ${npm_pins[*]} (is the npm registry reachable?); see $npm_dir/install.log"
+    npm_installed || fail "npm finished but ${npm_bins[*]} are not ${npm_pins[*]}; see $npm_dir/install.log"
+    echo "           installed: ${npm_bins[*]}"
 fi
 
 # ---- 6. schemathesis -------------------------------------------------------------------------

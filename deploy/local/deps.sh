@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: Debian packages, FerretDB (built through
-# the Go module proxy), the Kafka jars (from Maven Central) and newman (from npm). Downloads and
+# the Go module proxy), the Kafka jars (from Maven Central), newman and Redoc (from npm). Downloads and
 # builds are cached under $CRM_CACHE (default ~/.cache/crm), never in the checkout; a second run
-# does nothing.
+# does nothing. Redoc's bundle (npm) is cached there too, for the gateway's build to compile in.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/versions.sh"
@@ -10,7 +10,7 @@ CRM_CACHE=${CRM_CACHE:-$HOME/.cache/crm}
 mkdir -p "$CRM_CACHE"
 CRM_CACHE=$(cd "$CRM_CACHE" && pwd)
 
-steps=5
+steps=6
 step() { printf '[deps %d/%d] %s\n' "$1" "$steps" "$2"; }
 fail() { printf 'deps: %s\n' "$*" >&2; exit 1; }
 
@@ -19,7 +19,7 @@ debian_packages=(
     build-essential cmake pkg-config git curl jq openssl ca-certificates procps
     libulfius-dev libmicrohttpd-dev libmongoc-dev libjansson-dev libjwt-dev librdkafka-dev
     libsodium-dev libssl-dev check libsubunit-dev clang-format kcat
-    openjdk-17-jre-headless maven python3-yaml wrk valgrind
+    openjdk-17-jre-headless maven python3-yaml wrk valgrind chromium
 )
 step 1 "Debian packages"
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
@@ -107,6 +107,14 @@ fi
 # The runner of the Postman collection (tests/postman), from npm into the cache. Node.js comes
 # from step 1 (Debian's nodejs) when the machine has none.
 newman_version=6.2.2
+node_check() {
+    local help="install Node.js 18 or newer with npm (nodejs.org, or NodeSource's Debian packages), put node and npm on PATH, then run 'make deps' again"
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        fail "node or npm is missing: $help"
+    fi
+    (($(node -p 'process.versions.node.split(".")[0]') >= 18)) ||
+        fail "Node.js $(node --version) is too old for $1: $help"
+}
 step 5 "newman $newman_version (npm; runs the Postman collection)"
 npm_dir=$CRM_CACHE/npm
 newman_bin=$npm_dir/node_modules/.bin/newman
@@ -117,16 +125,39 @@ newman_installed() {
 if newman_installed; then
     echo "           cached: $newman_bin"
 else
-    node_help="install Node.js 18 or newer with npm (nodejs.org, or NodeSource's Debian packages), put node and npm on PATH, then run 'make deps' again"
-    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-        fail "node or npm is missing: $node_help"
-    fi
-    node_major=$(node -p 'process.versions.node.split(".")[0]')
-    ((node_major >= 18)) || fail "Node.js $(node --version) is too old for newman $newman_version: $node_help"
+    node_check "newman $newman_version"
     mkdir -p "$npm_dir"
     npm install --prefix "$npm_dir" --no-audit --no-fund "newman@$newman_version" >"$npm_dir/install.log" 2>&1 ||
         fail "npm could not install newman $newman_version (is the npm registry reachable?); see $npm_dir/install.log"
     newman_installed || fail "npm finished but $newman_bin is not newman $newman_version; see $npm_dir/install.log"
     echo "           installed: $newman_bin"
+fi
+
+# ---- 6. Redoc ----------------------------------------------------------------------------------
+# GET /docs renders the OpenAPI document with Redoc's standalone bundle, which the gateway's build
+# compiles in (gateway/CMakeLists.txt). Only the package's tarball is fetched (npm pack: no
+# dependency tree, no install scripts) and checked against the integrity pinned in versions.sh.
+step 6 "Redoc $REDOC_VERSION (npm; the /docs page)"
+redoc_dir=$CRM_CACHE/redoc/$REDOC_VERSION
+if [[ -f $redoc_dir/redoc.standalone.js ]]; then
+    echo "           cached: $redoc_dir/redoc.standalone.js"
+else
+    node_check "Redoc $REDOC_VERSION"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    (cd "$work" && npm pack --silent "redoc@$REDOC_VERSION" >"$work/pack.log" 2>&1) ||
+        fail "npm could not fetch redoc $REDOC_VERSION (is the npm registry reachable?): $(tail -n 3 "$work/pack.log")"
+    integrity=sha512-$(openssl dgst -sha512 -binary "$work/redoc-$REDOC_VERSION.tgz" | base64 -w0)
+    [[ $integrity == "$REDOC_INTEGRITY" ]] ||
+        fail "redoc-$REDOC_VERSION.tgz has integrity $integrity, not the $REDOC_INTEGRITY pinned in deploy/local/versions.sh"
+    tar -xzf "$work/redoc-$REDOC_VERSION.tgz" -C "$work" package/bundles/redoc.standalone.js \
+        package/bundles/redoc.standalone.js.LICENSE.txt package/LICENSE
+    mkdir -p "$redoc_dir"
+    cp "$work/package/LICENSE" "$work/package/bundles/redoc.standalone.js.LICENSE.txt" "$redoc_dir/"
+    cp "$work/package/bundles/redoc.standalone.js" "$redoc_dir/redoc.standalone.js.tmp"
+    mv "$redoc_dir/redoc.standalone.js.tmp" "$redoc_dir/redoc.standalone.js"
+    rm -rf "$work"
+    trap - EXIT
+    echo "           fetched: $redoc_dir/redoc.standalone.js"
 fi
 echo "deps: ready (cache: $CRM_CACHE)"

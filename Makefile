@@ -12,11 +12,12 @@ ASAN := build/asan
 # The integration tests' own stack: its state and pid files live here (see tests/CMakeLists.txt).
 ITEST_VAR := $(ASAN)/itest-var
 
-.PHONY: help deps build build-asan run up down status test unit-test format clean soak memcheck
+.PHONY: help deps build build-asan run up down status seed test unit-test format clean soak memcheck
 
 help:
 	@echo "make run     start FerretDB, Kafka, the services and the gateway in the foreground"
 	@echo "make up      the same, detached; 'make down' stops it; 'make status' shows it"
+	@echo "make seed    load sample users, customers and cases into the running stack"
 	@echo "make test    install what is missing, build, run every test"
 	@echo "make deps    only install dependencies (cached in \$$CRM_CACHE = $(CRM_CACHE))"
 	@echo "make format  clang-format every C file"
@@ -49,6 +50,10 @@ down:
 
 status:
 	@deploy/local/stack.sh status
+
+# Sample data through the public API of the stack that runs (make run / make up); idempotent.
+seed:
+	@deploy/local/seed.sh
 
 # Every test runs under ASan and UBSan: the unit tests, then the integration tests on a stack of
 # their own made of the sanitized binaries (its cleanup fails on any sanitizer report in the

@@ -52,19 +52,22 @@ fi
 
 # ---- 2. Go toolchain ----------------------------------------------------------------------
 step 2 "Go >= 1.24 (builds FerretDB)"
-if ! command -v go >/dev/null; then
+ferretdb_bin=$CRM_CACHE/ferretdb/$FERRETDB_VERSION/ferretdb
+if [[ -x $ferretdb_bin ]]; then
+    echo "           not needed: FerretDB is built already" # so a copied cache works offline
+elif ! command -v go >/dev/null; then
     fail "Go is missing. Debian 12's golang-go (1.19) is too old: install Go 1.24 or newer from go.dev/dl into /usr/local/go and put /usr/local/go/bin on PATH, then run 'make deps' again"
+else
+    go_version=$(go env GOVERSION | sed 's/^go//')
+    go_minor=$(cut -d. -f2 <<<"$go_version")
+    if [[ $(cut -d. -f1 <<<"$go_version") -lt 1 ]] || ((go_minor < 24)); then
+        fail "Go $go_version is too old to build FerretDB $FERRETDB_VERSION: install Go 1.24 or newer (go.dev/dl), put it first on PATH, then run 'make deps' again"
+    fi
+    echo "           go $go_version"
 fi
-go_version=$(go env GOVERSION | sed 's/^go//')
-go_minor=$(cut -d. -f2 <<<"$go_version")
-if [[ $(cut -d. -f1 <<<"$go_version") -lt 1 ]] || ((go_minor < 24)); then
-    fail "Go $go_version is too old to build FerretDB $FERRETDB_VERSION: install Go 1.24 or newer (go.dev/dl), put it first on PATH, then run 'make deps' again"
-fi
-echo "           go $go_version"
 
 # ---- 3. FerretDB ----------------------------------------------------------------------------
 step 3 "FerretDB $FERRETDB_VERSION (first build: a few minutes)"
-ferretdb_bin=$CRM_CACHE/ferretdb/$FERRETDB_VERSION/ferretdb
 if [[ -x $ferretdb_bin ]]; then
     echo "           cached: $ferretdb_bin"
 else

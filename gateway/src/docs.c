@@ -171,8 +171,9 @@ static void put_head(FILE *out, const char *title)
 
 static const char about_problems[] =
     "<p>Every error of the CRM API is an RFC 9457 problem, sent as <code>application/"
-    "problem+json</code> with the members <code>type</code> (one of the relative references "
-    "below), <code>title</code>, <code>status</code>, <code>detail</code> (what went wrong with "
+    "problem+json</code> with the members <code>type</code> (a relative reference "
+    "<code>/problems/&lt;slug&gt;</code> to a page like this), <code>title</code>, "
+    "<code>status</code>, <code>detail</code> (what went wrong with "
     "this request) and <code>request_id</code> (the same as the <code>X-Request-Id</code> "
     "header; quote it when you report a problem). A 422 adds <code>errors</code>, one entry per "
     "bad field.</p>\n";
@@ -189,7 +190,7 @@ static void put_problem(FILE *out, crm_problem_kind kind)
     fputs("</p>\n<h2>Example</h2>\n<pre>", out);
     fprintf(out,
             "HTTP/1.1 %u\nContent-Type: application/problem+json\n\n{\"type\": "
-            "\"/problems/%s\", \"title\": \"",
+            "\"/problems/%s\",\n \"title\": \"",
             crm_problem_status(kind), slug);
     put_text(out, crm_problem_title(kind));
     fprintf(out, "\", \"status\": %u,\n \"detail\": \"…\", \"request_id\": \"…\"}</pre>\n%s",

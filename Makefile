@@ -15,11 +15,12 @@ export FUZZ_SECONDS ?= 300
 # The integration tests' own stack: its state and pid files live here (see tests/CMakeLists.txt).
 ITEST_VAR := $(ASAN)/itest-var
 
-.PHONY: help deps build build-asan build-fuzz run up down status test unit-test fuzz fuzz-api format clean soak memcheck
+.PHONY: help deps build build-asan build-fuzz run up down status seed test unit-test fuzz fuzz-api format clean soak memcheck
 
 help:
 	@echo "make run     start FerretDB, Kafka, the services and the gateway in the foreground"
 	@echo "make up      the same, detached; 'make down' stops it; 'make status' shows it"
+	@echo "make seed    load sample users, customers and cases into the running stack"
 	@echo "make test    install what is missing, build, run every test (with a short run of each fuzzer)"
 	@echo "make fuzz    long fuzzer runs: FUZZ_SECONDS=$(FUZZ_SECONDS) per harness, corpus kept in \$$CRM_CACHE"
 	@echo "make fuzz-api  schemathesis with many test cases on a stack of its own"
@@ -63,6 +64,10 @@ down:
 
 status:
 	@deploy/local/stack.sh status
+
+# Sample data through the public API of the stack that runs (make run / make up); idempotent.
+seed:
+	@deploy/local/seed.sh
 
 # Every test runs under ASan and UBSan: the unit tests, a short run of each fuzzer (clang's
 # libFuzzer with ASan and UBSan), then the integration tests on a stack of their own made of the

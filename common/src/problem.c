@@ -1,4 +1,5 @@
-/* Problem kinds as one table (status, slug, title) and the renderer every error goes through. */
+/* Problem kinds as one table (status, slug, title, description) and the renderer every error goes
+ * through. */
 #include "crm/problem.h"
 
 #include "crm/http.h"
@@ -6,33 +7,91 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <ulfius.h>
 
 typedef struct problem_type {
     unsigned int status;
     const char *slug;
     const char *title;
+    const char *description; /* for people: when it happens and what to do (the /problems pages) */
 } problem_type;
 
 static const problem_type problem_types[CRM_PROBLEM_KIND_MAX] = {
-    [CRM_PROBLEM_MALFORMED_REQUEST] = {400, "malformed-request", "Malformed request"},
-    [CRM_PROBLEM_BAD_PARAMETER] = {400, "bad-parameter", "Bad parameter"},
-    [CRM_PROBLEM_UNAUTHORIZED] = {401, "unauthorized", "Unauthorized"},
-    [CRM_PROBLEM_FORBIDDEN] = {403, "forbidden", "Forbidden"},
-    [CRM_PROBLEM_NOT_FOUND] = {404, "not-found", "Not found"},
-    [CRM_PROBLEM_METHOD_NOT_ALLOWED] = {405, "method-not-allowed", "Method not allowed"},
-    [CRM_PROBLEM_CONFLICT] = {409, "conflict", "Conflict"},
-    [CRM_PROBLEM_PRECONDITION_FAILED] = {412, "precondition-failed", "Precondition failed"},
-    [CRM_PROBLEM_PAYLOAD_TOO_LARGE] = {413, "payload-too-large", "Payload too large"},
-    [CRM_PROBLEM_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported-media-type",
-                                            "Unsupported media type"},
-    [CRM_PROBLEM_VALIDATION] = {422, "validation", "Validation failed"},
-    [CRM_PROBLEM_RATE_LIMITED] = {429, "rate-limited", "Too many requests"},
-    [CRM_PROBLEM_HEADERS_TOO_LARGE] = {431, "headers-too-large", "Request headers too large"},
-    [CRM_PROBLEM_INTERNAL] = {500, "internal", "Internal error"},
-    [CRM_PROBLEM_UPSTREAM_UNAVAILABLE] = {502, "upstream-unavailable", "Upstream unavailable"},
-    [CRM_PROBLEM_SERVICE_UNAVAILABLE] = {503, "service-unavailable", "Service unavailable"},
-    [CRM_PROBLEM_UPSTREAM_TIMEOUT] = {504, "upstream-timeout", "Upstream timeout"},
+    [CRM_PROBLEM_MALFORMED_REQUEST] =
+        {400, "malformed-request", "Malformed request",
+         "The request could not be read: an empty body where one is needed, malformed JSON, "
+         "duplicate keys, nesting deeper than 32 levels, invalid UTF-8, or a malformed request "
+         "target. Fix the request: sent again unchanged it fails the same way."},
+    [CRM_PROBLEM_BAD_PARAMETER] =
+        {400, "bad-parameter", "Bad parameter",
+         "A query parameter or a path segment is wrong: a parameter the endpoint does not list, "
+         "one given twice or malformed, a cursor from a query with another sort or other filters, "
+         "or an id that is not 24 lowercase hexadecimal digits. The detail names it."},
+    [CRM_PROBLEM_UNAUTHORIZED] =
+        {401, "unauthorized", "Unauthorized",
+         "The route needs a valid access token and the request has none, or a malformed, expired "
+         "or forged one; a failed login answers this too, whatever the reason. The answer carries "
+         "WWW-Authenticate: Bearer. Log in again (POST /api/auth/login) or get a new token pair "
+         "with POST /api/auth/refresh."},
+    [CRM_PROBLEM_FORBIDDEN] = {403, "forbidden", "Forbidden",
+                               "The token is valid but its role may not do this: a viewer "
+                               "writing, an agent deleting, anyone but an admin setting a role. "
+                               "An admin can change the account's role."},
+    [CRM_PROBLEM_NOT_FOUND] = {404, "not-found", "Not found",
+                               "No resource has this id (an id of valid syntax that names "
+                               "nothing, or a resource deleted since), or no route has this "
+                               "path."},
+    [CRM_PROBLEM_METHOD_NOT_ALLOWED] = {405, "method-not-allowed", "Method not allowed",
+                                        "The path exists but not with this method; the Allow "
+                                        "header lists the methods it has."},
+    [CRM_PROBLEM_CONFLICT] =
+        {409, "conflict", "Conflict",
+         "The request conflicts with the current state: a username already taken, an admin "
+         "demoting or disabling themselves, a change overtaken by concurrent ones too often, or "
+         "a case status change the workflow forbids (the detail lists the allowed targets)."},
+    [CRM_PROBLEM_PRECONDITION_FAILED] =
+        {412, "precondition-failed", "Precondition failed",
+         "If-Match names a version that is not the current one: the resource changed since you "
+         "read it. Read it again, reapply your change and send it with the new ETag."},
+    [CRM_PROBLEM_PAYLOAD_TOO_LARGE] = {413, "payload-too-large", "Payload too large",
+                                       "The request body is larger than 1 MiB (1,048,576 bytes)."},
+    [CRM_PROBLEM_UNSUPPORTED_MEDIA_TYPE] =
+        {415, "unsupported-media-type", "Unsupported media type",
+         "The body is not sent as Content-Type: application/json (PATCH also accepts "
+         "application/merge-patch+json)."},
+    [CRM_PROBLEM_VALIDATION] =
+        {422, "validation", "Validation failed",
+         "The JSON is well formed but the body is not an object or some fields are invalid. "
+         "`errors` has one entry per bad field: `field` (like contact_info.email or tags[1]), "
+         "`code` (required, type, length, format, enum, range, unknown, read_only, reference or "
+         "duplicate) and `message`."},
+    [CRM_PROBLEM_RATE_LIMITED] =
+        {429, "rate-limited", "Too many requests",
+         "Too many requests: the gateway's limit per client address (register, login, refresh, "
+         "logout) or per user (everything else), or the login throttle after 5 failed logins for "
+         "one username within 15 minutes. Wait the seconds Retry-After gives, then retry."},
+    [CRM_PROBLEM_HEADERS_TOO_LARGE] = {431, "headers-too-large", "Request headers too large",
+                                       "The request has more header fields than the server "
+                                       "accepts (CRM_HTTP_MAX_HEADERS, 100 by default)."},
+    [CRM_PROBLEM_INTERNAL] = {500, "internal", "Internal error",
+                              "A bug: the server failed in a way it did not expect. It is logged "
+                              "with the request id; report that id."},
+    [CRM_PROBLEM_UPSTREAM_UNAVAILABLE] =
+        {502, "upstream-unavailable", "Upstream unavailable",
+         "The gateway could not reach the service behind this route: every instance refused or "
+         "dropped the connection. Retry shortly; the gateway's /readyz shows which service is "
+         "down."},
+    [CRM_PROBLEM_SERVICE_UNAVAILABLE] =
+        {503, "service-unavailable", "Service unavailable",
+         "The service cannot do its work right now: the gateway has no healthy instance for the "
+         "route, or the service's database or a service it must ask is unreachable. Retry "
+         "shortly; /readyz says what is down."},
+    [CRM_PROBLEM_UPSTREAM_TIMEOUT] =
+        {504, "upstream-timeout", "Upstream timeout",
+         "The service behind this route did not answer within the gateway's timeout "
+         "(CRM_UPSTREAM_TIMEOUT_MS). A write may or may not have happened: read before you "
+         "retry it."},
 };
 
 unsigned int crm_problem_status(crm_problem_kind kind)
@@ -43,6 +102,25 @@ unsigned int crm_problem_status(crm_problem_kind kind)
 const char *crm_problem_slug(crm_problem_kind kind)
 {
     return problem_types[kind].slug;
+}
+
+const char *crm_problem_title(crm_problem_kind kind)
+{
+    return problem_types[kind].title;
+}
+
+const char *crm_problem_description(crm_problem_kind kind)
+{
+    return problem_types[kind].description;
+}
+
+crm_problem_kind crm_problem_kind_of_slug(const char *slug)
+{
+    for (int kind = 0; slug && kind < CRM_PROBLEM_KIND_MAX; kind++) {
+        if (strcmp(problem_types[kind].slug, slug) == 0)
+            return (crm_problem_kind)kind;
+    }
+    return CRM_PROBLEM_KIND_MAX;
 }
 
 json_t *crm_problem_new(crm_problem_kind kind, const char *detail, const char *request_id)

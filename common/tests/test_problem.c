@@ -194,6 +194,35 @@ START_TEST(test_errors_add)
 }
 END_TEST
 
+/* Every kind has what its /problems page shows: a title matching the problem objects, and a
+ * description of a few sentences; and its slug leads back to it. */
+START_TEST(test_page_texts)
+{
+    crm_problem_kind kind = expected[_i].kind;
+    json_t *problem = crm_problem_new(kind, NULL, NULL);
+    ck_assert_str_eq(crm_problem_title(kind), member_string(problem, "title"));
+    json_decref(problem);
+    const char *description = crm_problem_description(kind);
+    ck_assert_ptr_nonnull(description);
+    size_t len = strlen(description);
+    ck_assert_msg(len >= 40, "%s: description too short", expected[_i].slug);
+    ck_assert_msg(description[len - 1] == '.', "%s: description is not a sentence",
+                  expected[_i].slug);
+    /* Markdown tables (the /docs page) and HTML (the /problems pages) take it as it is. */
+    ck_assert_ptr_null(strpbrk(description, "|<>&\n"));
+    ck_assert_int_eq(crm_problem_kind_of_slug(expected[_i].slug), kind);
+}
+END_TEST
+
+START_TEST(test_kind_of_unknown_slug)
+{
+    ck_assert_int_eq(crm_problem_kind_of_slug("teapot"), CRM_PROBLEM_KIND_MAX);
+    ck_assert_int_eq(crm_problem_kind_of_slug(""), CRM_PROBLEM_KIND_MAX);
+    ck_assert_int_eq(crm_problem_kind_of_slug("not-found/"), CRM_PROBLEM_KIND_MAX);
+    ck_assert_int_eq(crm_problem_kind_of_slug(NULL), CRM_PROBLEM_KIND_MAX);
+}
+END_TEST
+
 START_TEST(test_send)
 {
     crm_log_set_request_id("req-7");
@@ -297,6 +326,8 @@ static Suite *problem_suite(void)
     tcase_add_test(tc, test_new_without_detail);
     tcase_add_test(tc, test_new_with_invalid_utf8_detail);
     tcase_add_test(tc, test_errors_add);
+    tcase_add_loop_test(tc, test_page_texts, 0, EXPECTED_COUNT);
+    tcase_add_test(tc, test_kind_of_unknown_slug);
     suite_add_tcase(suite, tc);
 
     TCase *send = tcase_create("send");

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: Debian packages, FerretDB (built through
-# the Go module proxy), the Kafka jars (from Maven Central), newman and Redocly CLI (from npm), schemathesis and
-# the checkers of the deployment files (from PyPI; kustomize through the Go module proxy if need
-# be). Downloads and
+# the Go module proxy), the Kafka jars (from Maven Central), newman, Redocly CLI and Redoc (from
+# npm), schemathesis and the checkers of the deployment files (from PyPI; kustomize through the Go
+# module proxy if need be). Downloads and
 # builds are cached under $CRM_CACHE (default ~/.cache/crm), never in the checkout; a second run
-# does nothing.
+# does nothing. Redoc's bundle (npm) is cached there too, for the gateway's build to compile in.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/versions.sh"
@@ -12,7 +12,7 @@ CRM_CACHE=${CRM_CACHE:-$HOME/.cache/crm}
 mkdir -p "$CRM_CACHE"
 CRM_CACHE=$(cd "$CRM_CACHE" && pwd)
 
-steps=7
+steps=8
 step() { printf '[deps %d/%d] %s\n' "$1" "$steps" "$2"; }
 fail() { printf 'deps: %s\n' "$*" >&2; exit 1; }
 
@@ -21,7 +21,7 @@ debian_packages=(
     build-essential cmake pkg-config git curl jq openssl ca-certificates procps
     libulfius-dev libmicrohttpd-dev libmongoc-dev libjansson-dev libjwt-dev librdkafka-dev
     libsodium-dev libssl-dev check libsubunit-dev clang-format kcat
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev chromium
     openjdk-17-jre-headless maven python3-yaml python3-venv wrk valgrind
 )
 step 1 "Debian packages"
@@ -56,19 +56,22 @@ fi
 
 # ---- 2. Go toolchain ----------------------------------------------------------------------
 step 2 "Go >= 1.24 (builds FerretDB)"
-if ! command -v go >/dev/null; then
+ferretdb_bin=$CRM_CACHE/ferretdb/$FERRETDB_VERSION/ferretdb
+if [[ -x $ferretdb_bin ]]; then
+    echo "           not needed: FerretDB is built already" # so a copied cache works offline
+elif ! command -v go >/dev/null; then
     fail "Go is missing. Debian 12's golang-go (1.19) is too old: install Go 1.24 or newer from go.dev/dl into /usr/local/go and put /usr/local/go/bin on PATH, then run 'make deps' again"
+else
+    go_version=$(go env GOVERSION | sed 's/^go//')
+    go_minor=$(cut -d. -f2 <<<"$go_version")
+    if [[ $(cut -d. -f1 <<<"$go_version") -lt 1 ]] || ((go_minor < 24)); then
+        fail "Go $go_version is too old to build FerretDB $FERRETDB_VERSION: install Go 1.24 or newer (go.dev/dl), put it first on PATH, then run 'make deps' again"
+    fi
+    echo "           go $go_version"
 fi
-go_version=$(go env GOVERSION | sed 's/^go//')
-go_minor=$(cut -d. -f2 <<<"$go_version")
-if [[ $(cut -d. -f1 <<<"$go_version") -lt 1 ]] || ((go_minor < 24)); then
-    fail "Go $go_version is too old to build FerretDB $FERRETDB_VERSION: install Go 1.24 or newer (go.dev/dl), put it first on PATH, then run 'make deps' again"
-fi
-echo "           go $go_version"
 
 # ---- 3. FerretDB ----------------------------------------------------------------------------
 step 3 "FerretDB $FERRETDB_VERSION (first build: a few minutes)"
-ferretdb_bin=$CRM_CACHE/ferretdb/$FERRETDB_VERSION/ferretdb
 if [[ -x $ferretdb_bin ]]; then
     echo "           cached: $ferretdb_bin"
 else
@@ -199,5 +202,33 @@ else
         go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" ||
         fail "could not build kustomize $KUSTOMIZE_VERSION through the Go module proxy ($(go env GOPROXY))"
     echo "           built: $kustomize_bin"
+fi
+
+# ---- 8. Redoc ----------------------------------------------------------------------------------
+# GET /docs renders the OpenAPI document with Redoc's standalone bundle, which the gateway's build
+# compiles in (gateway/CMakeLists.txt). Only the package's tarball is fetched (npm pack: no
+# dependency tree, no install scripts) and checked against the integrity pinned in versions.sh.
+step 8 "Redoc $REDOC_VERSION (npm; the /docs page)"
+redoc_dir=$CRM_CACHE/redoc/$REDOC_VERSION
+if [[ -f $redoc_dir/redoc.standalone.js ]]; then
+    echo "           cached: $redoc_dir/redoc.standalone.js"
+else
+    command -v npm >/dev/null || fail "npm is missing: install Node.js with npm (step 5 needs it too), then run 'make deps' again"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    (cd "$work" && npm pack --silent "redoc@$REDOC_VERSION" >"$work/pack.log" 2>&1) ||
+        fail "npm could not fetch redoc $REDOC_VERSION (is the npm registry reachable?): $(tail -n 3 "$work/pack.log")"
+    integrity=sha512-$(openssl dgst -sha512 -binary "$work/redoc-$REDOC_VERSION.tgz" | base64 -w0)
+    [[ $integrity == "$REDOC_INTEGRITY" ]] ||
+        fail "redoc-$REDOC_VERSION.tgz has integrity $integrity, not the $REDOC_INTEGRITY pinned in deploy/local/versions.sh"
+    tar -xzf "$work/redoc-$REDOC_VERSION.tgz" -C "$work" package/bundles/redoc.standalone.js \
+        package/bundles/redoc.standalone.js.LICENSE.txt package/LICENSE
+    mkdir -p "$redoc_dir"
+    cp "$work/package/LICENSE" "$work/package/bundles/redoc.standalone.js.LICENSE.txt" "$redoc_dir/"
+    cp "$work/package/bundles/redoc.standalone.js" "$redoc_dir/redoc.standalone.js.tmp"
+    mv "$redoc_dir/redoc.standalone.js.tmp" "$redoc_dir/redoc.standalone.js"
+    rm -rf "$work"
+    trap - EXIT
+    echo "           fetched: $redoc_dir/redoc.standalone.js"
 fi
 echo "deps: ready (cache: $CRM_CACHE)"

@@ -5,6 +5,7 @@
 #   stack.sh down    stop every part, newest first, leaving no process behind
 #   stack.sh run     up, then follow the logs in the foreground; Ctrl-C stops everything
 #   stack.sh status  one line per part
+#   stack.sh banner  what `run` prints once the stack is ready (URLs, a login to copy)
 #   stack.sh start|stop|restart PART...   one part at a time (restart: SIGTERM, wait, start)
 # With CRM_INSTANCES=N each service runs N instances: instance n is the part <service>-n
 # (auth-2, ...) on the service's port + 100 * (n - 1), and the gateway balances over all of them.
@@ -233,18 +234,31 @@ cmd_status() {
     done
 }
 
+# What `make run` prints once everything is ready: where things are, and a login to copy.
 banner() {
-    local password_source="CRM_BOOTSTRAP_ADMIN_PASSWORD"
-    [[ -n $crm_admin_password_file ]] && password_source=$crm_admin_password_file
+    local base=http://127.0.0.1:$CRM_GATEWAY_PORT password_source password_arg
+    if [[ -n $crm_admin_password_file ]]; then
+        password_source="in $crm_admin_password_file"
+        password_arg="\"\$(cat $(printf '%q' "$crm_admin_password_file"))\""
+    else
+        password_source="from CRM_BOOTSTRAP_ADMIN_PASSWORD"
+        password_arg='"$CRM_BOOTSTRAP_ADMIN_PASSWORD"'
+    fi
     cat <<TEXT
 
   CRM is running.
-    API       http://127.0.0.1:$CRM_GATEWAY_PORT/api
-    health    http://127.0.0.1:$CRM_GATEWAY_PORT/readyz
-    metrics   http://127.0.0.1:$CRM_GATEWAY_PORT/metrics
-    admin     $CRM_BOOTSTRAP_ADMIN_USERNAME (password from $password_source)
+    API       $base/api
+    docs      $base/docs  (the OpenAPI document: $base/api/openapi.json)
+    health    $base/readyz
+    metrics   $base/metrics
+    admin     $CRM_BOOTSTRAP_ADMIN_USERNAME (password $password_source)
     logs      $log_dir
-  Ctrl-C stops everything.
+
+  Log in and make a first call (copy and paste):
+    TOKEN=\$(jq -n --arg u $(printf '%q' "$CRM_BOOTSTRAP_ADMIN_USERNAME") --arg p $password_arg '{username: \$u, password: \$p}' | curl -s $base/api/auth/login -H 'Content-Type: application/json' -d @- | jq -r .access_token)
+    curl -s '$base/api/customers?limit=5' -H "Authorization: Bearer \$TOKEN"
+
+  Sample data: 'make seed' in another terminal. Ctrl-C stops everything.
 
 TEXT
 }
@@ -276,6 +290,7 @@ up) cmd_up ;;
 down) cmd_down ;;
 run) cmd_run ;;
 status) cmd_status ;;
+banner) banner ;;
 start)
     known_parts "$@"
     check_installed
@@ -294,7 +309,7 @@ restart)
     done
     ;;
 *)
-    echo "usage: $0 up|down|run|status, or start|stop|restart PART..." >&2
+    echo "usage: $0 up|down|run|status|banner, or start|stop|restart PART..." >&2
     exit 2
     ;;
 esac

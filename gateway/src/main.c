@@ -1,8 +1,10 @@
 /* crm-gateway: the single entry point of the API. Wiring only: settings, the gateway's state and
- * routes (routes.c), readiness of each upstream group, serve, shut down. */
+ * routes (routes.c, plus the contract and the docs pages), readiness of each upstream group, serve,
+ * shut down. */
 #include "contract.h"
 #include "crm/log.h"
 #include "crm/service.h"
+#include "docs.h"
 #include "routes.h"
 
 #include <stdlib.h>
@@ -45,7 +47,8 @@ static int gateway_start(crm_service *service)
         return 2;
     }
     service->context = gw;
-    if (gateway_routes_add(gw, service->http) != 0 || contract_routes_add(service->http) != 0) {
+    if (gateway_routes_add(gw, service->http) != 0 || contract_routes_add(service->http) != 0 ||
+        docs_routes_add(service->http) != 0) {
         CRM_LOG_ERROR("cannot register the routes");
         return 1;
     }

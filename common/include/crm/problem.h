@@ -35,6 +35,16 @@ unsigned int crm_problem_status(crm_problem_kind kind);
 /* The slug of a kind ("not-found"); its type is "/problems/<slug>". */
 const char *crm_problem_slug(crm_problem_kind kind);
 
+/* The title of a kind ("Not found"), the same in every problem of that kind. */
+const char *crm_problem_title(crm_problem_kind kind);
+
+/* A few sentences for people: when a kind is answered and what to do about it. Plain text, with
+ * `backquotes` around member names; the gateway's /problems pages and /docs show it. */
+const char *crm_problem_description(crm_problem_kind kind);
+
+/* The kind whose slug is `slug`, or CRM_PROBLEM_KIND_MAX when none is (or `slug` is NULL). */
+crm_problem_kind crm_problem_kind_of_slug(const char *slug);
+
 /* Builds the problem object (type, title, status, detail, request_id). Returns a new reference
  * the caller releases with json_decref, or NULL when out of memory. */
 json_t *crm_problem_new(crm_problem_kind kind, const char *detail, const char *request_id);

@@ -27,7 +27,8 @@ def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         doc = yaml.safe_load(f)
     with open(sys.argv[2], encoding="utf-8") as f:
-        table = re.findall(r'\{\s*(\d{3}),\s*"([a-z-]+)",\s*"([^"]+)"\s*\}', f.read())
+        # Each kind starts {status, "slug", "Title", then its description (one or more strings).
+        table = re.findall(r'\{\s*(\d{3}),\s*"([a-z-]+)",\s*"([^"]+)"\s*[,}]', f.read())
     if len(table) < 10:
         sys.exit(f"FAIL: found only {len(table)} problem kinds in {sys.argv[2]}")
     kinds = {f"/problems/{slug}": (int(status), title) for status, slug, title in table}

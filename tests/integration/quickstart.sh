@@ -21,6 +21,7 @@ call_line=$(sed -n "s/^ *\(curl -s '.*\)$/\1/p" <<<"$banner")
 TOKEN=
 eval "$login_line"
 [[ $TOKEN =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || fail "the banner's login gave no token: $TOKEN"
+remember_secret "$TOKEN"
 out=$(eval "$call_line")
 jq -e '.data | type == "array"' <<<"$out" >/dev/null || fail "the banner's call answered: $out"
 pass "the banner's login and call work as printed"

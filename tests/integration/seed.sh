@@ -101,12 +101,14 @@ expect "cases of $email" "$(in_dataset ".kind == \"case\" and .customer == \"$em
 api GET "/api/cases?assigned_to=$maria&status=closed&limit=100"
 expect "closed cases without closed_at" 0 "$(jq '[.data[] | select(.closed_at == null)] | length' <<<"$BODY")"
 password=$(<"$CRM_VAR/seed-password")
+remember_secret "$password"
 for user in maria.garcia sam.viewer; do
     curl -sf -o "$tmp/login" -H 'Content-Type: application/json' "$base/api/auth/login" \
         --data-binary "$(jq -nc --arg u "$user" --arg p "$password" '{username: $u, password: $p}')" ||
         fail "$user cannot log in with the seed password"
 done
 viewer=$(jq -r .access_token "$tmp/login")
+remember_secret "$viewer"
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $viewer" -H 'Content-Type: application/json' \
     --data-binary '{"name":"Not allowed"}' "$base/api/customers")
 expect "a seeded viewer creating a customer" 403 "$status"

@@ -19,7 +19,7 @@ debian_packages=(
     build-essential cmake pkg-config git curl jq openssl ca-certificates procps
     libulfius-dev libmicrohttpd-dev libmongoc-dev libjansson-dev libjwt-dev librdkafka-dev
     libsodium-dev libssl-dev check libsubunit-dev clang-format kcat
-    openjdk-17-jre-headless maven python3-yaml wrk valgrind
+    openjdk-17-jre-headless maven python3-yaml wrk valgrind nginx
 )
 step 1 "Debian packages"
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then

@@ -1,7 +1,7 @@
 /* crm-bench-ready: how long an executable takes from exec to its first 200 on /readyz, for
  * `make bench`. Starts COMMAND, polls http://127.0.0.1:PORT/readyz every 2 ms with a plain socket
  * (no client library start-up in the measured path), prints "ready_ms X", then stops the command
- * with SIGTERM and waits for it. Exit status 1 when it is not ready within TIMEOUT_MS.
+ * with SIGTERM (SIGKILL after 3 s) and waits for it. Exit status 1 when it is not ready within TIMEOUT_MS.
  *
  *   crm-bench-ready PORT TIMEOUT_MS COMMAND [ARG...] */
 #include <arpa/inet.h>
@@ -79,9 +79,17 @@ int main(int argc, char **argv)
     }
     if (status != 0)
         printf("ready_ms none\n");
-    if (!exited) {
+    if (!exited) { /* SIGTERM, and SIGKILL if it is still draining after 3 s */
         kill(child, SIGTERM);
-        waitpid(child, &wstatus, 0);
+        double stop_by = now_ms() + 3000;
+        while (waitpid(child, &wstatus, WNOHANG) != child) {
+            if (now_ms() > stop_by) {
+                kill(child, SIGKILL);
+                waitpid(child, &wstatus, 0);
+                break;
+            }
+            usleep(10000);
+        }
     }
     return status;
 }

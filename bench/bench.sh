@@ -188,7 +188,7 @@ measure create_direct "create: direct" "" load create "http://127.0.0.1:$CRM_CUS
 # that its work does not land on theirs.
 backlog() {
     curl -fsS "http://127.0.0.1:$CRM_CUSTOMERS_PORT/metrics" |
-        awk '/^crm_customer_outbox_backlog / {print int($2)}'
+        awk '/^crm_customer_outbox_backlog[{ ]/ {print int($NF)}'
 }
 backlog_empty() { [[ $(backlog) == 0 ]]; }
 echo "bench: waiting for the outbox relay to publish $(backlog) events"

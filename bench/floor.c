@@ -4,7 +4,7 @@
  * No HTTP stack in front of the same database can beat it.
  *
  *   crm-bench-floor MODE URI SECONDS THREADS [ID]
- *   get ID      customers.findOne({_id: ID, deleted: false})      as GET /api/customers/:id
+ *   get ID      customers.findOne({_id: ID})                      as GET /api/customers/:id
  *   list        customers.find({deleted: false}) sorted by created_at, _id descending, 21 rows
  *                                                                  as GET /api/customers?limit=20
  *   cases ID    cases.find({customer_id: ID}), same sort, 21 rows  as GET /api/cases?customer_id=
@@ -152,9 +152,8 @@ static int operate(worker *w, long n)
     mongoc_collection_t *collection = NULL;
     int rc = -1;
     switch (run->mode) {
-    case MODE_GET:
+    case MODE_GET: /* by _id alone, "deleted" checked on the document (customer_store_find) */
         BSON_APPEND_OID(&filter, "_id", &run->oid);
-        BSON_APPEND_BOOL(&filter, "deleted", false);
         BSON_APPEND_INT64(&opts, "limit", 1);
         collection = mongoc_client_get_collection(client, "crm_customers", "customers");
         rc = find_all(collection, &filter, &opts, 1);

@@ -24,6 +24,8 @@
 #define PRIORITY_FALLBACK 3
 #define MAX_JSON_DEPTH    32
 #define MAX_READINESS     8
+/* Distinct live tokens remembered; about 400 bytes each, touched only when used. */
+#define CRM_HTTP_TOKEN_CACHE_ENTRIES 1024
 
 typedef struct route_slot {
     crm_route route;
@@ -57,6 +59,7 @@ struct crm_http_server {
     size_t check_count;
     crm_metrics *metrics;
     const crm_jwt_keyring *keys;
+    crm_jwt_cache *token_cache; /* verified tokens: a client's next request skips the RSA check */
     crm_http_response_hook response_hook;
     void *response_hook_context;
     atomic_int in_flight;
@@ -187,7 +190,8 @@ static int authorize_or_reply(const crm_http_server *server, crm_access access,
         return -1;
     }
     crm_jwt_status status =
-        server->keys ? crm_jwt_verify(server->keys, token, time(NULL), &request_principal)
+        server->keys ? crm_jwt_verify_cached(server->keys, server->token_cache, token, time(NULL),
+                                             &request_principal)
                      : CRM_JWT_UNKNOWN_KID;
     if (status != CRM_JWT_OK) {
         crm_problem_send(response, CRM_PROBLEM_UNAUTHORIZED, "the token is invalid: %s",
@@ -521,9 +525,11 @@ crm_http_server *crm_http_server_new(const crm_settings *settings, const char *s
     server->port = port;
     snprintf(server->service, sizeof(server->service), "%s", service);
     server->metrics = crm_metrics_new(service);
-    if (!server->metrics ||
+    server->token_cache = crm_jwt_cache_new(CRM_HTTP_TOKEN_CACHE_ENTRIES);
+    if (!server->metrics || !server->token_cache ||
         ulfius_init_instance(&server->instance, (unsigned int)port, NULL, NULL) != U_OK) {
         crm_metrics_free(server->metrics);
+        crm_jwt_cache_free(server->token_cache);
         free(server);
         return NULL;
     }
@@ -706,5 +712,6 @@ void crm_http_server_free(crm_http_server *server)
     free(server->route_blocks);
     free(server->paths);
     crm_metrics_free(server->metrics);
+    crm_jwt_cache_free(server->token_cache);
     free(server);
 }

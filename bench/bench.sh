@@ -181,19 +181,6 @@ measure list_direct "list 20: direct" "" load list "http://127.0.0.1:$CRM_CUSTOM
 measure cases_floor "cases filter: database floor" "" floor cases "$subject"
 measure cases_gw "cases filter: gateway" "" load cases "$gateway"
 measure cases_direct "cases filter: direct" "" load cases "http://127.0.0.1:$CRM_CASES_PORT"
-measure create_floor "create: database floor" "" floor create
-measure create_gw "create: gateway" "" load create "$gateway"
-measure create_direct "create: direct" "" load create "http://127.0.0.1:$CRM_CUSTOMERS_PORT"
-# Every create left an event for the outbox relay: let it publish them before the next rows, so
-# that its work does not land on theirs.
-backlog() {
-    curl -fsS "http://127.0.0.1:$CRM_CUSTOMERS_PORT/metrics" |
-        awk '/^crm_customer_outbox_backlog[{ ]/ {print int($NF)}'
-}
-backlog_empty() { [[ $(backlog) == 0 ]]; }
-echo "bench: waiting for the outbox relay to publish $(backlog) events"
-wait_for 180 backlog_empty || echo "bench: the relay still has $(backlog) events to publish"
-
 # nginx in front of the same auth instance, on the public route that needs no database.
 nginx_dir=$CRM_VAR/nginx
 mkdir -p "$nginx_dir"
@@ -209,6 +196,19 @@ measure jwks_gw "jwks: gateway" "" load jwks "$gateway"
 measure jwks_direct "jwks: direct" "" load jwks "http://127.0.0.1:$CRM_AUTH_PORT"
 kill -QUIT "$nginx_pid" && wait "$nginx_pid" 2>/dev/null || true
 nginx_pid=
+
+measure create_floor "create: database floor" "" floor create
+measure create_gw "create: gateway" "" load create "$gateway"
+measure create_direct "create: direct" "" load create "http://127.0.0.1:$CRM_CUSTOMERS_PORT"
+# Every create left an event for the outbox relay: let it publish them before the next rows, so
+# that its work does not land on theirs.
+backlog() {
+    curl -fsS "http://127.0.0.1:$CRM_CUSTOMERS_PORT/metrics" |
+        awk '/^crm_customer_outbox_backlog[{ ]/ {print int($NF)}'
+}
+backlog_empty() { [[ $(backlog) == 0 ]]; }
+echo "bench: waiting for the outbox relay to publish $(backlog) events"
+wait_for 60 backlog_empty || echo "bench: the relay still has $(backlog) events to publish"
 
 # Logins are never throttled here: the gateway's limits are off (drill_stack_up) and every
 # login succeeds, so the per-username failure throttle never starts.

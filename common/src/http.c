@@ -618,14 +618,6 @@ int crm_http_server_add_readiness(crm_http_server *server, const char *name,
     return 0;
 }
 
-static unsigned int worker_count(const crm_settings *settings)
-{
-    if (settings->http_threads > 0)
-        return (unsigned int)settings->http_threads;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return (unsigned int)(cores > 0 ? cores * 4 : 8);
-}
-
 int crm_http_server_start(crm_http_server *server)
 {
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server->port)};
@@ -646,24 +638,40 @@ int crm_http_server_start(crm_http_server *server)
                                    callback_not_found, server) != U_OK)
         return -1;
 
-    struct MHD_OptionItem options[] = {
-        {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)worker_count(server->settings), NULL},
-        {MHD_OPTION_SOCK_ADDR, 0, &address},
-        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)server->settings->http_connection_timeout_seconds,
-         NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)server->settings->http_max_connections, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
-    if (ulfius_start_framework_with_mhd_options(
-            &server->instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, options) != U_OK) {
+    /* Handlers block (on a service, on MongoDB, on Argon2): in a pool of epoll workers one slow
+     * request stalls every other connection that its worker owns, so by default each
+     * connection has a thread of its own (CRM_HTTP_THREADS=0); a positive value keeps the
+     * epoll pool of that size. */
+    unsigned int pool = (unsigned int)server->settings->http_threads;
+    unsigned int flags = pool > 0 ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC
+                                  : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+                                        MHD_USE_ITC;
+    struct MHD_OptionItem options[8];
+    size_t n = 0;
+    if (pool > 0)
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)pool, NULL};
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &address};
+    options[n++] = (struct MHD_OptionItem){
+        MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)server->settings->http_connection_timeout_seconds,
+        NULL};
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                           (intptr_t)server->settings->http_max_connections, NULL};
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
+                                           (intptr_t)mhd_request_completed, NULL};
+    options[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL};
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    if (ulfius_start_framework_with_mhd_options(&server->instance, flags, options) != U_OK) {
         CRM_LOG_ERROR("cannot listen on %s:%ld", server->settings->bind, server->port);
         return -1;
     }
     server->running = 1;
-    CRM_LOG_INFO("listening on %s:%ld with %u workers", server->settings->bind, server->port,
-                 worker_count(server->settings));
+    if (pool > 0)
+        CRM_LOG_INFO("listening on %s:%ld with %u workers", server->settings->bind, server->port,
+                     pool);
+    else
+        CRM_LOG_INFO("listening on %s:%ld with a thread per connection", server->settings->bind,
+                     server->port);
     return 0;
 }
 

@@ -118,9 +118,9 @@ static int create_one(mongoc_client_t *client, int thread, long n)
     snprintf(revision, sizeof(revision), "%s:1", id);
     snprintf(name, sizeof(name), "Floor %d-%ld", thread, n);
 
-    bson_t *rev = BCON_NEW("_id", BCON_UTF8(revision), "customer_id", BCON_UTF8(id), "version",
-                           BCON_INT64(1), "published", BCON_BOOL(true), "recorded_at",
-                           BCON_DATE_TIME(now_ms));
+    bson_t *rev =
+        BCON_NEW("_id", BCON_UTF8(revision), "customer_id", BCON_UTF8(id), "version", BCON_INT64(1),
+                 "published", BCON_BOOL(true), "recorded_at", BCON_DATE_TIME(now_ms));
     bson_append_document_begin(rev, "state", -1, &state);
     append_customer(&state, name, now_ms);
     bson_append_document_end(rev, &state);

@@ -1,7 +1,8 @@
 /* crm-bench-ready: how long an executable takes from exec to its first 200 on /readyz, for
  * `make bench`. Starts COMMAND, polls http://127.0.0.1:PORT/readyz every 2 ms with a plain socket
  * (no client library start-up in the measured path), prints "ready_ms X", then stops the command
- * with SIGTERM (SIGKILL after 3 s) and waits for it. Exit status 1 when it is not ready within TIMEOUT_MS.
+ * with SIGTERM (SIGKILL after 3 s) and waits for it. Exit status 1 when it is not ready within
+ * TIMEOUT_MS.
  *
  *   crm-bench-ready PORT TIMEOUT_MS COMMAND [ARG...] */
 #include <arpa/inet.h>

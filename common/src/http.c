@@ -189,10 +189,10 @@ static int authorize_or_reply(const crm_http_server *server, crm_access access,
         crm_problem_send(response, CRM_PROBLEM_UNAUTHORIZED, "a bearer token is required");
         return -1;
     }
-    crm_jwt_status status =
-        server->keys ? crm_jwt_verify_cached(server->keys, server->token_cache, token, time(NULL),
-                                             &request_principal)
-                     : CRM_JWT_UNKNOWN_KID;
+    crm_jwt_status status = server->keys
+                                ? crm_jwt_verify_cached(server->keys, server->token_cache, token,
+                                                        time(NULL), &request_principal)
+                                : CRM_JWT_UNKNOWN_KID;
     if (status != CRM_JWT_OK) {
         crm_problem_send(response, CRM_PROBLEM_UNAUTHORIZED, "the token is invalid: %s",
                          crm_jwt_status_text(status));
@@ -643,21 +643,21 @@ int crm_http_server_start(crm_http_server *server)
      * connection has a thread of its own (CRM_HTTP_THREADS=0); a positive value keeps the
      * epoll pool of that size. */
     unsigned int pool = (unsigned int)server->settings->http_threads;
-    unsigned int flags = pool > 0 ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC
-                                  : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-                                        MHD_USE_ITC;
+    unsigned int flags =
+        pool > 0 ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC
+                 : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC;
     struct MHD_OptionItem options[8];
     size_t n = 0;
     if (pool > 0)
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)pool, NULL};
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &address};
-    options[n++] = (struct MHD_OptionItem){
-        MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)server->settings->http_connection_timeout_seconds,
-        NULL};
+    options[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                (intptr_t)server->settings->http_connection_timeout_seconds, NULL};
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
                                            (intptr_t)server->settings->http_max_connections, NULL};
-    options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
-                                           (intptr_t)mhd_request_completed, NULL};
+    options[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL};
     options[n++] =
         (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL};
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};

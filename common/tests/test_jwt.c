@@ -1581,11 +1581,9 @@ START_TEST(test_cache_is_bounded)
         }
     }
     ck_assert_uint_le(crm_jwt_cache_hits(cache), 2 * TOKENS);
-    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, tokens[TOKENS - 1], now, &p),
-                     CRM_JWT_OK);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, tokens[TOKENS - 1], now, &p), CRM_JWT_OK);
     unsigned long hits = crm_jwt_cache_hits(cache);
-    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, tokens[TOKENS - 1], now, &p),
-                     CRM_JWT_OK);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, tokens[TOKENS - 1], now, &p), CRM_JWT_OK);
     ck_assert_uint_eq(crm_jwt_cache_hits(cache), hits + 1);
     for (int i = 0; i < TOKENS; i++)
         free(tokens[i]);

@@ -1,6 +1,6 @@
-/* The forwarder of proxy.h: one libcurl easy handle per worker thread (its connection cache is
- * what keeps upstream connections alive), one attempt per instance until one is sent, and the
- * answer relayed or turned into a problem. */
+/* The forwarder of proxy.h: libcurl easy handles taken from an idle pool for each request (their
+ * connection caches are what keep upstream connections alive), one attempt per instance until one
+ * is sent, and the answer relayed or turned into a problem. */
 #include "proxy.h"
 
 #include "crm/log.h"
@@ -22,7 +22,9 @@ struct proxy {
     long idle_seconds; /* a connection idle longer is not reused */
     long connections;  /* idle connections one worker keeps */
     crm_metrics *metrics;
-    pthread_key_t handles; /* each worker thread's CURL *, released when the thread exits */
+    pthread_mutex_t idle_lock;
+    CURL *idle[PROXY_IDLE_HANDLES]; /* handles not in use, the most recently used last */
+    size_t idle_count;
 };
 
 typedef enum attempt_outcome {
@@ -46,24 +48,33 @@ typedef struct exchange {
     char error[CURL_ERROR_SIZE];
 } exchange;
 
-/* ---- worker handles ---- */
+/* ---- handles ---- */
 
-static void handle_release(void *handle)
+/* A handle (and the connections its cache holds) belongs to no thread: a request takes the
+ * handle used last and gives it back, so upstream connections outlive the client connection
+ * whose thread opened them (with a thread per connection, per-thread handles would have opened
+ * new upstream connections for every new client connection). */
+static CURL *handle_take(proxy *forwarder)
 {
-    curl_easy_cleanup(handle);
+    CURL *handle = NULL;
+    pthread_mutex_lock(&forwarder->idle_lock);
+    if (forwarder->idle_count > 0)
+        handle = forwarder->idle[--forwarder->idle_count];
+    pthread_mutex_unlock(&forwarder->idle_lock);
+    return handle ? handle : curl_easy_init();
 }
 
-static CURL *worker_handle(proxy *forwarder)
+static void handle_give(proxy *forwarder, CURL *handle)
 {
-    CURL *handle = pthread_getspecific(forwarder->handles);
-    if (handle)
-        return handle;
-    handle = curl_easy_init();
-    if (handle && pthread_setspecific(forwarder->handles, handle) != 0) {
-        curl_easy_cleanup(handle);
-        return NULL;
+    if (!handle)
+        return;
+    pthread_mutex_lock(&forwarder->idle_lock);
+    if (forwarder->idle_count < PROXY_IDLE_HANDLES) {
+        forwarder->idle[forwarder->idle_count++] = handle;
+        handle = NULL;
     }
-    return handle;
+    pthread_mutex_unlock(&forwarder->idle_lock);
+    curl_easy_cleanup(handle); /* more idle than kept: its connections close */
 }
 
 proxy *proxy_new(const crm_settings *settings, crm_metrics *metrics, size_t connections)
@@ -80,7 +91,7 @@ proxy *proxy_new(const crm_settings *settings, crm_metrics *metrics, size_t conn
         forwarder->idle_seconds = 1;
     forwarder->connections = connections > 5 ? (long)connections : 5;
     forwarder->metrics = metrics;
-    if (pthread_key_create(&forwarder->handles, handle_release) != 0) {
+    if (pthread_mutex_init(&forwarder->idle_lock, NULL) != 0) {
         free(forwarder);
         return NULL;
     }
@@ -91,7 +102,9 @@ void proxy_free(proxy *forwarder)
 {
     if (!forwarder)
         return;
-    pthread_key_delete(forwarder->handles);
+    for (size_t i = 0; i < forwarder->idle_count; i++)
+        curl_easy_cleanup(forwarder->idle[i]);
+    pthread_mutex_destroy(&forwarder->idle_lock);
     free(forwarder);
 }
 
@@ -396,7 +409,7 @@ void proxy_forward(proxy *forwarder, upstream_group *group, const proxy_request 
                          "no instance of the %s service is available; retry shortly", group->name);
         return;
     }
-    handle = worker_handle(forwarder);
+    handle = handle_take(forwarder);
     headers = request_headers(forward);
     if (!handle || !headers) {
         crm_problem_send(response, CRM_PROBLEM_INTERNAL, "out of memory");
@@ -434,5 +447,6 @@ void proxy_forward(proxy *forwarder, upstream_group *group, const proxy_request 
     if (outcome != ATTEMPT_ANSWERED)
         answer_failure(forwarder, group, outcome, too_large, response);
 done:
+    handle_give(forwarder, handle);
     curl_slist_free_all(headers);
 }

@@ -316,8 +316,8 @@ machine() {
 {
     echo "# make bench: the latest run"
     echo
-    echo "Written by \`make bench\` (bench/bench.sh); see bench/README.md for what each row means and"
-    echo "NOTES.md-style findings on where the time goes."
+    echo "Written by \`make bench\` (bench/bench.sh). What each row means, where the time goes (the"
+    echo "profiles) and what would close each MISS: bench/README.md."
     echo
     report
     echo

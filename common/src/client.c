@@ -4,6 +4,7 @@
 #include "crm/client.h"
 
 #include "crm/log.h"
+#include "crm/util.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -13,12 +14,18 @@
 
 #define CLIENT_MAX_BODY     (1024 * 1024) /* the answers we read are single resources */
 #define CLIENT_IDLE_HANDLES 32            /* idle handles kept, with their connections */
+#define CLIENT_IDLE_SECONDS 15.0          /* and for how long at most */
+
+typedef struct idle_handle {
+    CURL *handle;
+    double since; /* monotonic seconds when it was given back */
+} idle_handle;
 
 struct crm_client {
     long connect_timeout_ms;
     long timeout_ms;
     pthread_mutex_t idle_lock;
-    CURL *idle[CLIENT_IDLE_HANDLES]; /* the most recently used last */
+    idle_handle idle[CLIENT_IDLE_HANDLES]; /* the most recently used last */
     size_t idle_count;
 };
 
@@ -47,31 +54,59 @@ void crm_client_free(crm_client *client)
     if (!client)
         return;
     for (size_t i = 0; i < client->idle_count; i++)
-        curl_easy_cleanup(client->idle[i]);
+        curl_easy_cleanup(client->idle[i].handle);
     pthread_mutex_destroy(&client->idle_lock);
     free(client);
 }
 
+/* A handle left unused for CLIENT_IDLE_SECONDS is released with its connections, so a burst
+ * does not leave its handles behind for good. Under the lock: moves the expired handles (the
+ * oldest, at the bottom) into `expired` and returns how many. */
+static size_t idle_expire(crm_client *client, double now, CURL **expired)
+{
+    size_t n = 0;
+    while (n < client->idle_count && now - client->idle[n].since > CLIENT_IDLE_SECONDS)
+        n++;
+    for (size_t i = 0; i < n; i++)
+        expired[i] = client->idle[i].handle;
+    client->idle_count -= n;
+    memmove(client->idle, client->idle + n, client->idle_count * sizeof(*client->idle));
+    return n;
+}
+
+static void handles_release(CURL **handles, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        curl_easy_cleanup(handles[i]);
+}
+
 static CURL *handle_take(crm_client *client)
 {
-    CURL *handle = NULL;
+    CURL *handle = NULL, *expired[CLIENT_IDLE_HANDLES];
+    double now = crm_monotonic_seconds();
     pthread_mutex_lock(&client->idle_lock);
+    size_t n = idle_expire(client, now, expired);
     if (client->idle_count > 0)
-        handle = client->idle[--client->idle_count];
+        handle = client->idle[--client->idle_count].handle;
     pthread_mutex_unlock(&client->idle_lock);
+    handles_release(expired, n);
     return handle ? handle : curl_easy_init();
 }
 
 static void handle_give(crm_client *client, CURL *handle)
 {
+    CURL *expired[CLIENT_IDLE_HANDLES];
+    double now = crm_monotonic_seconds();
     if (!handle)
         return;
     pthread_mutex_lock(&client->idle_lock);
+    size_t n = idle_expire(client, now, expired);
     if (client->idle_count < CLIENT_IDLE_HANDLES) {
-        client->idle[client->idle_count++] = handle;
+        client->idle[client->idle_count++] = (idle_handle){handle, now};
         handle = NULL;
     }
     pthread_mutex_unlock(&client->idle_lock);
+    handles_release(expired, n);
     curl_easy_cleanup(handle);
 }
 

@@ -16,6 +16,11 @@
 #include <strings.h>
 #include <ulfius.h>
 
+typedef struct idle_handle {
+    CURL *handle;
+    double since; /* monotonic seconds when it was given back */
+} idle_handle;
+
 struct proxy {
     long connect_timeout_ms;
     long timeout_ms;
@@ -23,7 +28,7 @@ struct proxy {
     long connections;  /* idle connections one worker keeps */
     crm_metrics *metrics;
     pthread_mutex_t idle_lock;
-    CURL *idle[PROXY_IDLE_HANDLES]; /* handles not in use, the most recently used last */
+    idle_handle idle[PROXY_IDLE_HANDLES]; /* handles not in use, the most recently used last */
     size_t idle_count;
 };
 
@@ -53,27 +58,57 @@ typedef struct exchange {
 /* A handle (and the connections its cache holds) belongs to no thread: a request takes the
  * handle used last and gives it back, so upstream connections outlive the client connection
  * whose thread opened them (with a thread per connection, per-thread handles would have opened
- * new upstream connections for every new client connection). */
+ * new upstream connections for every new client connection). A handle left unused longer than
+ * libcurl would reuse its connections (idle_seconds) is released with them, so a burst does not
+ * leave its handles behind for good. */
+static void handles_release(CURL **handles, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        curl_easy_cleanup(handles[i]);
+}
+
+/* Moves the handles idle for too long (the oldest, at the bottom) into `expired`; under the
+ * lock. Returns how many. */
+static size_t idle_expire(proxy *forwarder, double now, CURL **expired)
+{
+    size_t n = 0;
+    while (n < forwarder->idle_count &&
+           now - forwarder->idle[n].since > (double)forwarder->idle_seconds)
+        n++;
+    for (size_t i = 0; i < n; i++)
+        expired[i] = forwarder->idle[i].handle;
+    forwarder->idle_count -= n;
+    memmove(forwarder->idle, forwarder->idle + n, forwarder->idle_count * sizeof(*forwarder->idle));
+    return n;
+}
+
 static CURL *handle_take(proxy *forwarder)
 {
-    CURL *handle = NULL;
+    CURL *handle = NULL, *expired[PROXY_IDLE_HANDLES];
+    double now = crm_monotonic_seconds();
     pthread_mutex_lock(&forwarder->idle_lock);
+    size_t n = idle_expire(forwarder, now, expired);
     if (forwarder->idle_count > 0)
-        handle = forwarder->idle[--forwarder->idle_count];
+        handle = forwarder->idle[--forwarder->idle_count].handle;
     pthread_mutex_unlock(&forwarder->idle_lock);
+    handles_release(expired, n);
     return handle ? handle : curl_easy_init();
 }
 
 static void handle_give(proxy *forwarder, CURL *handle)
 {
+    CURL *expired[PROXY_IDLE_HANDLES];
+    double now = crm_monotonic_seconds();
     if (!handle)
         return;
     pthread_mutex_lock(&forwarder->idle_lock);
+    size_t n = idle_expire(forwarder, now, expired);
     if (forwarder->idle_count < PROXY_IDLE_HANDLES) {
-        forwarder->idle[forwarder->idle_count++] = handle;
+        forwarder->idle[forwarder->idle_count++] = (idle_handle){handle, now};
         handle = NULL;
     }
     pthread_mutex_unlock(&forwarder->idle_lock);
+    handles_release(expired, n);
     curl_easy_cleanup(handle); /* more idle than kept: its connections close */
 }
 
@@ -103,7 +138,7 @@ void proxy_free(proxy *forwarder)
     if (!forwarder)
         return;
     for (size_t i = 0; i < forwarder->idle_count; i++)
-        curl_easy_cleanup(forwarder->idle[i]);
+        curl_easy_cleanup(forwarder->idle[i].handle);
     pthread_mutex_destroy(&forwarder->idle_lock);
     free(forwarder);
 }

@@ -234,7 +234,7 @@ verdict() {
         'BEGIN {ok = (op == ">=") ? v >= l : v <= l; print (v != "none" && ok) ? "PASS" : "MISS"}'
 }
 auth_concurrency=${CRM_PASSWORD_HASH_CONCURRENCY:-0}
-((auth_concurrency > 0)) || auth_concurrency=$(nproc)
+((auth_concurrency > 0)) || auth_concurrency=$(($(nproc) > 1 ? $(nproc) - 1 : 1))
 hash_mib=$(awk -v k="${CRM_PASSWORD_HASH_MEMORY_KIB:-19456}" 'BEGIN {printf "%.0f", k / 1024}')
 auth_login_limit=$((25 + auth_concurrency * hash_mib))
 max_rss() { # max_rss PART EXCEPT_ROW...: the part's peak RSS over every row but those named

@@ -15,7 +15,7 @@ export FUZZ_SECONDS ?= 300
 # The integration tests' own stack: its state and pid files live here (see tests/CMakeLists.txt).
 ITEST_VAR := $(ASAN)/itest-var
 
-.PHONY: help deps build build-asan build-fuzz run up down status seed test unit-test fuzz fuzz-api format clean soak memcheck
+.PHONY: help deps build build-asan build-fuzz run up down status seed test unit-test fuzz fuzz-api format clean soak memcheck bench
 
 help:
 	@echo "make run     start FerretDB, Kafka, the services and the gateway in the foreground"
@@ -28,6 +28,7 @@ help:
 	@echo "make format  clang-format every C file"
 	@echo "make soak    drill: minutes of mixed load, then 0 errors, 0 records lost, flat memory"
 	@echo "make memcheck drill: every executable under valgrind through the Postman collection"
+	@echo "make bench   benchmark: each workload against the database floor, nginx and direct"
 
 deps:
 	@deploy/local/deps.sh
@@ -93,6 +94,11 @@ memcheck: build
 # operation and phase, on a stack of its own that is stopped afterwards (tests/fuzz_api.sh).
 fuzz-api: build
 	@tests/fuzz_api.sh
+
+# The benchmark (minutes; BENCH_SECONDS per row, BENCH_CONNECTIONS), on a stack of its own (ports
+# 26xxx); prints the table and ratios and writes bench/RESULTS.md. Never part of make test.
+bench: build
+	@bench/bench.sh
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -1,8 +1,10 @@
-/* The client of client.h: a libcurl easy handle per thread (its connection cache keeps the
- * connections alive), instances tried in order until one answers. */
+/* The client of client.h: libcurl easy handles in an idle pool shared by every thread (their
+ * connection caches keep the connections alive, whichever thread made them, even after it
+ * exits), instances tried in order until one answers. */
 #include "crm/client.h"
 
 #include "crm/log.h"
+#include "crm/util.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -10,12 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLIENT_MAX_BODY (1024 * 1024) /* the answers we read are single resources */
+#define CLIENT_MAX_BODY     (1024 * 1024) /* the answers we read are single resources */
+#define CLIENT_IDLE_HANDLES 32            /* idle handles kept, with their connections */
+#define CLIENT_IDLE_SECONDS 15.0          /* and for how long at most */
+
+typedef struct idle_handle {
+    CURL *handle;
+    double since; /* monotonic seconds when it was given back */
+} idle_handle;
 
 struct crm_client {
     long connect_timeout_ms;
     long timeout_ms;
-    pthread_key_t handles;
+    pthread_mutex_t idle_lock;
+    idle_handle idle[CLIENT_IDLE_HANDLES]; /* the most recently used last */
+    size_t idle_count;
 };
 
 typedef struct buffer {
@@ -24,11 +35,6 @@ typedef struct buffer {
     int too_large;
 } buffer;
 
-static void handle_release(void *handle)
-{
-    curl_easy_cleanup(handle);
-}
-
 crm_client *crm_client_new(long connect_timeout_ms, long timeout_ms)
 {
     crm_client *client = calloc(1, sizeof(*client));
@@ -36,7 +42,7 @@ crm_client *crm_client_new(long connect_timeout_ms, long timeout_ms)
         return NULL;
     client->connect_timeout_ms = connect_timeout_ms;
     client->timeout_ms = timeout_ms;
-    if (pthread_key_create(&client->handles, handle_release) != 0) {
+    if (pthread_mutex_init(&client->idle_lock, NULL) != 0) {
         free(client);
         return NULL;
     }
@@ -47,28 +53,61 @@ void crm_client_free(crm_client *client)
 {
     if (!client)
         return;
-    /* The calling thread's handle would leak otherwise: the key's destructor only runs at
-     * thread exit. */
-    CURL *own = pthread_getspecific(client->handles);
-    if (own) {
-        pthread_setspecific(client->handles, NULL);
-        curl_easy_cleanup(own);
-    }
-    pthread_key_delete(client->handles);
+    for (size_t i = 0; i < client->idle_count; i++)
+        curl_easy_cleanup(client->idle[i].handle);
+    pthread_mutex_destroy(&client->idle_lock);
     free(client);
 }
 
-static CURL *thread_handle(crm_client *client)
+/* A handle left unused for CLIENT_IDLE_SECONDS is released with its connections, so a burst
+ * does not leave its handles behind for good. Under the lock: moves the expired handles (the
+ * oldest, at the bottom) into `expired` and returns how many. */
+static size_t idle_expire(crm_client *client, double now, CURL **expired)
 {
-    CURL *handle = pthread_getspecific(client->handles);
-    if (handle)
-        return handle;
-    handle = curl_easy_init();
-    if (handle && pthread_setspecific(client->handles, handle) != 0) {
-        curl_easy_cleanup(handle);
-        return NULL;
+    size_t n = 0;
+    while (n < client->idle_count && now - client->idle[n].since > CLIENT_IDLE_SECONDS)
+        n++;
+    for (size_t i = 0; i < n; i++)
+        expired[i] = client->idle[i].handle;
+    client->idle_count -= n;
+    memmove(client->idle, client->idle + n, client->idle_count * sizeof(*client->idle));
+    return n;
+}
+
+static void handles_release(CURL **handles, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        curl_easy_cleanup(handles[i]);
+}
+
+static CURL *handle_take(crm_client *client)
+{
+    CURL *handle = NULL, *expired[CLIENT_IDLE_HANDLES];
+    double now = crm_monotonic_seconds();
+    pthread_mutex_lock(&client->idle_lock);
+    size_t n = idle_expire(client, now, expired);
+    if (client->idle_count > 0)
+        handle = client->idle[--client->idle_count].handle;
+    pthread_mutex_unlock(&client->idle_lock);
+    handles_release(expired, n);
+    return handle ? handle : curl_easy_init();
+}
+
+static void handle_give(crm_client *client, CURL *handle)
+{
+    CURL *expired[CLIENT_IDLE_HANDLES];
+    double now = crm_monotonic_seconds();
+    if (!handle)
+        return;
+    pthread_mutex_lock(&client->idle_lock);
+    size_t n = idle_expire(client, now, expired);
+    if (client->idle_count < CLIENT_IDLE_HANDLES) {
+        client->idle[client->idle_count++] = (idle_handle){handle, now};
+        handle = NULL;
     }
-    return handle;
+    pthread_mutex_unlock(&client->idle_lock);
+    handles_release(expired, n);
+    curl_easy_cleanup(handle);
 }
 
 static size_t on_body(char *data, size_t size, size_t count, void *context)
@@ -137,7 +176,7 @@ long crm_client_get(crm_client *client, const char *base_urls, const char *path,
     long status = -1;
     if (body)
         *body = NULL;
-    CURL *handle = thread_handle(client);
+    CURL *handle = handle_take(client);
     struct curl_slist *headers = headers_new(authorization, request_id);
     if (!handle || !headers)
         goto done;
@@ -155,6 +194,7 @@ long crm_client_get(crm_client *client, const char *base_urls, const char *path,
         item = item[len] == ',' ? item + len + 1 : NULL;
     }
 done:
+    handle_give(client, handle);
     curl_slist_free_all(headers);
     return status;
 }

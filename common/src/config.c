@@ -53,7 +53,7 @@ static const setting settings_table[] = {
     {"CRM_RATE_API_PER_SECOND", SETTING_INT, AT(rate_api_per_second), "50", 0, 1000000, 0},
     {"CRM_TRUSTED_PROXIES", SETTING_STRING, AT(trusted_proxies), NULL, 0, 4096, 0},
     {"CRM_LOG_LEVEL", SETTING_LOG_LEVEL, AT(log_level), "info", 0, 0, 0},
-    /* 0 = four workers per core: handlers block on the database, upstreams and Argon2. */
+    /* 0 = a thread per connection: handlers block on the database, upstreams and Argon2. */
     {"CRM_HTTP_THREADS", SETTING_INT, AT(http_threads), "0", 0, 1024, 0},
     {"CRM_HTTP_CONNECTION_TIMEOUT_SECONDS", SETTING_INT, AT(http_connection_timeout_seconds), "30",
      1, 3600, 0},

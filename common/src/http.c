@@ -25,6 +25,8 @@
 #define PRIORITY_FALLBACK 3
 #define MAX_JSON_DEPTH    32
 #define MAX_READINESS     8
+/* Distinct live tokens remembered; about 400 bytes each, touched only when used. */
+#define CRM_HTTP_TOKEN_CACHE_ENTRIES 1024
 
 typedef struct route_slot {
     crm_route route;
@@ -58,6 +60,7 @@ struct crm_http_server {
     size_t check_count;
     crm_metrics *metrics;
     const crm_jwt_keyring *keys;
+    crm_jwt_cache *token_cache; /* verified tokens: a client's next request skips the RSA check */
     crm_http_response_hook response_hook;
     void *response_hook_context;
     atomic_int in_flight;
@@ -202,9 +205,10 @@ static int authorize_or_reply(const crm_http_server *server, crm_access access,
         crm_problem_send(response, CRM_PROBLEM_UNAUTHORIZED, "a bearer token is required");
         return -1;
     }
-    crm_jwt_status status =
-        server->keys ? crm_jwt_verify(server->keys, token, time(NULL), &request_principal)
-                     : CRM_JWT_UNKNOWN_KID;
+    crm_jwt_status status = server->keys
+                                ? crm_jwt_verify_cached(server->keys, server->token_cache, token,
+                                                        time(NULL), &request_principal)
+                                : CRM_JWT_UNKNOWN_KID;
     if (status != CRM_JWT_OK) {
         crm_problem_send(response, CRM_PROBLEM_UNAUTHORIZED, "the token is invalid: %s",
                          crm_jwt_status_text(status));
@@ -550,9 +554,11 @@ crm_http_server *crm_http_server_new(const crm_settings *settings, const char *s
     server->port = port;
     snprintf(server->service, sizeof(server->service), "%s", service);
     server->metrics = crm_metrics_new(service);
-    if (!server->metrics ||
+    server->token_cache = crm_jwt_cache_new(CRM_HTTP_TOKEN_CACHE_ENTRIES);
+    if (!server->metrics || !server->token_cache ||
         ulfius_init_instance(&server->instance, (unsigned int)port, NULL, NULL) != U_OK) {
         crm_metrics_free(server->metrics);
+        crm_jwt_cache_free(server->token_cache);
         free(server);
         return NULL;
     }
@@ -657,14 +663,6 @@ static const char *listen_problem(const struct sockaddr_in *address)
     return why;
 }
 
-static unsigned int worker_count(const crm_settings *settings)
-{
-    if (settings->http_threads > 0)
-        return (unsigned int)settings->http_threads;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return (unsigned int)(cores > 0 ? cores * 4 : 8);
-}
-
 int crm_http_server_start(crm_http_server *server)
 {
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server->port)};
@@ -685,27 +683,44 @@ int crm_http_server_start(crm_http_server *server)
                                    callback_not_found, server) != U_OK)
         return -1;
 
-    struct MHD_OptionItem options[] = {
-        {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)worker_count(server->settings), NULL},
-        {MHD_OPTION_SOCK_ADDR, 0, &address},
-        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)server->settings->http_connection_timeout_seconds,
-         NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)server->settings->http_max_connections, NULL},
-        {MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-         (intptr_t)server->settings->http_max_connections_per_ip, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
-    if (ulfius_start_framework_with_mhd_options(
-            &server->instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, options) != U_OK) {
+    /* Handlers block (on a service, on MongoDB, on Argon2): in a pool of epoll workers one slow
+     * request stalls every other connection that its worker owns, so by default each
+     * connection has a thread of its own (CRM_HTTP_THREADS=0); a positive value keeps the
+     * epoll pool of that size. */
+    unsigned int pool = (unsigned int)server->settings->http_threads;
+    unsigned int flags =
+        pool > 0 ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC
+                 : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC;
+    struct MHD_OptionItem options[9];
+    size_t n = 0;
+    if (pool > 0)
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)pool, NULL};
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &address};
+    options[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                (intptr_t)server->settings->http_connection_timeout_seconds, NULL};
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                           (intptr_t)server->settings->http_max_connections, NULL};
+    options[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                (intptr_t)server->settings->http_max_connections_per_ip, NULL};
+    options[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL};
+    options[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL};
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    if (ulfius_start_framework_with_mhd_options(&server->instance, flags, options) != U_OK) {
         CRM_LOG_ERROR("cannot listen on %s:%ld: %s", server->settings->bind, server->port,
                       listen_problem(&address));
         return -1;
     }
     server->running = 1;
-    CRM_LOG_INFO("listening on %s:%ld with %u workers", server->settings->bind, server->port,
-                 worker_count(server->settings));
+    if (pool > 0)
+        CRM_LOG_INFO("listening on %s:%ld with %u workers", server->settings->bind, server->port,
+                     pool);
+    else
+        CRM_LOG_INFO("listening on %s:%ld with a thread per connection", server->settings->bind,
+                     server->port);
     return 0;
 }
 
@@ -754,5 +769,6 @@ void crm_http_server_free(crm_http_server *server)
     free(server->route_blocks);
     free(server->paths);
     crm_metrics_free(server->metrics);
+    crm_jwt_cache_free(server->token_cache);
     free(server);
 }

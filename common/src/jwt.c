@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -321,8 +323,11 @@ fail:
     return status;
 }
 
-crm_jwt_status crm_jwt_verify(const crm_jwt_keyring *ring, const char *token, time_t now,
-                              crm_principal *principal)
+/* The whole check of crm_jwt_verify; on success also says which key signed the token and from
+ * when on it is valid (what the cache needs to answer exactly as this function would). */
+static crm_jwt_status verify_full(const crm_jwt_keyring *ring, const char *token, time_t now,
+                                  crm_principal *principal, const crm_jwt_key **signer,
+                                  long long *valid_from)
 {
     json_t *header = NULL;
     json_t *claims = NULL;
@@ -331,6 +336,7 @@ crm_jwt_status crm_jwt_verify(const crm_jwt_keyring *ring, const char *token, ti
     const char *dot2 = NULL;
     crm_principal found = {0};
     crm_jwt_status status = CRM_JWT_MALFORMED;
+    *signer = NULL;
     size_t len = 0;
     size_t sig_len = 0;
 
@@ -366,11 +372,154 @@ crm_jwt_status crm_jwt_verify(const crm_jwt_keyring *ring, const char *token, ti
         goto fail;
 
     status = check_claims(claims, now, &found);
-    if (status == CRM_JWT_OK)
+    if (status == CRM_JWT_OK) {
+        long long nbf = 0;
         *principal = found;
+        *signer = key;
+        *valid_from = found.iat;
+        if (int_claim(claims, "nbf", &nbf) == 1 && nbf > *valid_from)
+            *valid_from = nbf;
+    }
 fail:
     json_decref(claims);
     json_decref(header);
+    return status;
+}
+
+crm_jwt_status crm_jwt_verify(const crm_jwt_keyring *ring, const char *token, time_t now,
+                              crm_principal *principal)
+{
+    const crm_jwt_key *signer = NULL;
+    long long valid_from = 0;
+    return verify_full(ring, token, now, principal, &signer, &valid_from);
+}
+
+/* ---- the verified-token cache ---- */
+
+typedef struct cache_entry {
+    unsigned char digest[crypto_hash_sha256_BYTES]; /* of the whole compact token */
+    char kid[64];                                   /* the key that verified it */
+    long long valid_from;                           /* max(iat, nbf) */
+    crm_principal principal;                        /* holds exp */
+    int used;
+} cache_entry;
+
+struct crm_jwt_cache {
+    pthread_mutex_t lock;
+    size_t mask; /* slots - 1, slots a power of two */
+    unsigned long hits;
+    cache_entry *slots;
+};
+
+crm_jwt_cache *crm_jwt_cache_new(size_t entries)
+{
+    size_t slots = 1;
+    crm_jwt_cache *cache = calloc(1, sizeof(*cache));
+    if (!cache)
+        return NULL;
+    while (slots < entries && slots < ((size_t)1 << 20))
+        slots <<= 1;
+    cache->mask = slots - 1;
+    /* calloc: pages stay untouched, so memory grows only with the tokens actually seen. */
+    cache->slots = calloc(slots, sizeof(*cache->slots));
+    if (!cache->slots || pthread_mutex_init(&cache->lock, NULL) != 0) {
+        free(cache->slots);
+        free(cache);
+        return NULL;
+    }
+    return cache;
+}
+
+void crm_jwt_cache_free(crm_jwt_cache *cache)
+{
+    if (!cache)
+        return;
+    pthread_mutex_destroy(&cache->lock);
+    sodium_memzero(cache->slots, (cache->mask + 1) * sizeof(*cache->slots));
+    free(cache->slots);
+    free(cache);
+}
+
+unsigned long crm_jwt_cache_hits(crm_jwt_cache *cache)
+{
+    pthread_mutex_lock(&cache->lock);
+    unsigned long hits = cache->hits;
+    pthread_mutex_unlock(&cache->lock);
+    return hits;
+}
+
+static bool ring_has_kid(const crm_jwt_keyring *ring, const char *kid)
+{
+    for (size_t i = 0; i < ring->count; i++) {
+        if (strcmp(ring->keys[i].kid, kid) == 0 && ring->keys[i].pkey)
+            return true;
+    }
+    return false;
+}
+
+/* Looks the digest up. Returns CRM_JWT_OK with the principal for a live entry, CRM_JWT_EXPIRED
+ * for one whose time is over (and drops it), or -1 when the token is not there (or was verified
+ * by a key the ring no longer holds, or is not yet valid at `now`): then the full check runs. */
+static int cache_lookup(crm_jwt_cache *cache, const crm_jwt_keyring *ring,
+                        const unsigned char *digest, long long now, crm_principal *principal)
+{
+    int result = -1;
+    uint32_t slot;
+    memcpy(&slot, digest, sizeof(slot));
+    pthread_mutex_lock(&cache->lock);
+    cache_entry *entry = &cache->slots[slot & cache->mask];
+    if (entry->used && memcmp(entry->digest, digest, sizeof(entry->digest)) == 0) {
+        if (!ring_has_kid(ring, entry->kid)) {
+            entry->used = 0;
+        } else if (entry->principal.exp < now - CRM_JWT_LEEWAY_SECONDS) {
+            entry->used = 0;
+            result = CRM_JWT_EXPIRED;
+        } else if (entry->valid_from <= now + CRM_JWT_LEEWAY_SECONDS) {
+            *principal = entry->principal;
+            cache->hits++;
+            result = CRM_JWT_OK;
+        }
+    }
+    pthread_mutex_unlock(&cache->lock);
+    return result;
+}
+
+static void cache_store(crm_jwt_cache *cache, const unsigned char *digest, const crm_jwt_key *key,
+                        long long valid_from, const crm_principal *principal)
+{
+    uint32_t slot;
+    memcpy(&slot, digest, sizeof(slot));
+    pthread_mutex_lock(&cache->lock);
+    cache_entry *entry = &cache->slots[slot & cache->mask];
+    memcpy(entry->digest, digest, sizeof(entry->digest));
+    snprintf(entry->kid, sizeof(entry->kid), "%s", key->kid);
+    entry->valid_from = valid_from;
+    entry->principal = *principal;
+    entry->used = 1;
+    pthread_mutex_unlock(&cache->lock);
+}
+
+crm_jwt_status crm_jwt_verify_cached(const crm_jwt_keyring *ring, crm_jwt_cache *cache,
+                                     const char *token, time_t now, crm_principal *principal)
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    const crm_jwt_key *signer = NULL;
+    long long valid_from = 0;
+    size_t len = 0;
+
+    if (!cache || !ring || !token || !principal)
+        return crm_jwt_verify(ring, token, now, principal);
+    memset(principal, 0, sizeof *principal);
+    len = strnlen(token, MAX_TOKEN_LEN + 1);
+    if (len > MAX_TOKEN_LEN)
+        return CRM_JWT_MALFORMED;
+    crypto_hash_sha256(digest, (const unsigned char *)token, len);
+    int cached = cache_lookup(cache, ring, digest, (long long)now, principal);
+    if (cached >= 0)
+        return (crm_jwt_status)cached;
+    crm_jwt_status status = verify_full(ring, token, now, principal, &signer, &valid_from);
+    if (status == CRM_JWT_OK)
+        cache_store(cache, digest, signer, valid_from, principal);
     return status;
 }
 

@@ -1446,12 +1446,158 @@ START_TEST(test_load_empty_list)
 }
 END_TEST
 
+/* ---- the verified-token cache ---- */
+
+START_TEST(test_cache_answers_like_verify)
+{
+    crm_jwt_cache *cache = crm_jwt_cache_new(8);
+    claims c = good_claims();
+    char *token = sign(priv1, kid1, &c);
+    crm_principal p;
+
+    ck_assert_ptr_nonnull(cache);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, token, now, &p), CRM_JWT_OK);
+    ck_assert_uint_eq(crm_jwt_cache_hits(cache), 0);
+    memset(&p, 'x', sizeof p);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, token, now, &p), CRM_JWT_OK);
+    ck_assert_uint_eq(crm_jwt_cache_hits(cache), 1);
+    ck_assert_str_eq(p.sub, c.sub);
+    ck_assert_str_eq(p.username, "alice");
+    ck_assert_str_eq(p.role, "agent");
+    ck_assert_str_eq(p.jti, c.jti);
+    ck_assert_int_eq(p.exp, c.exp);
+    ck_assert_int_eq(p.iat, c.iat);
+    free(token);
+    crm_jwt_cache_free(cache);
+}
+END_TEST
+
+START_TEST(test_cache_expires_with_the_token)
+{
+    crm_jwt_cache *cache = crm_jwt_cache_new(8);
+    claims c = good_claims();
+    char *token = sign(priv1, kid1, &c);
+    crm_principal p;
+    time_t last_second = (time_t)c.exp + CRM_JWT_LEEWAY_SECONDS;
+
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, token, now, &p), CRM_JWT_OK);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, token, last_second, &p), CRM_JWT_OK);
+    ck_assert_uint_eq(crm_jwt_cache_hits(cache), 1);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, token, last_second + 1, &p),
+                     CRM_JWT_EXPIRED);
+    ck_assert_str_eq(p.sub, ""); /* cleared, as crm_jwt_verify clears it */
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, token, last_second + 1, &p),
+                     CRM_JWT_EXPIRED);
+    ck_assert_uint_eq(crm_jwt_cache_hits(cache), 1);
+    free(token);
+    crm_jwt_cache_free(cache);
+}
+END_TEST
+
+START_TEST(test_cache_not_yet_valid_at_an_earlier_now)
+{
+    /* Cached when valid; asked again with a clock before its nbf: the full answer, not OK. */
+    crm_jwt_cache *cache = crm_jwt_cache_new(8);
+    claims c = good_claims();
+    c.with_nbf = true;
+    c.nbf = (long)now;
+    char *token = sign(priv1, kid1, &c);
+    crm_principal p;
+
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, token, now, &p), CRM_JWT_OK);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, token, now - 600, &p),
+                     CRM_JWT_NOT_YET_VALID);
+    ck_assert_uint_eq(crm_jwt_cache_hits(cache), 0);
+    free(token);
+    crm_jwt_cache_free(cache);
+}
+END_TEST
+
+START_TEST(test_cache_never_outlives_its_key)
+{
+    /* Verified with key 2 while both keys were accepted; once key 2 is gone from the keyring
+     * the cached answer is not used. */
+    crm_jwt_cache *cache = crm_jwt_cache_new(8);
+    claims c = good_claims();
+    char *token = sign(priv2, kid2, &c);
+    crm_principal p;
+
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring12, cache, token, now, &p), CRM_JWT_OK);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, token, now, &p), CRM_JWT_UNKNOWN_KID);
+    ck_assert_uint_eq(crm_jwt_cache_hits(cache), 0);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring12, cache, token, now, &p), CRM_JWT_OK);
+    free(token);
+    crm_jwt_cache_free(cache);
+}
+END_TEST
+
+START_TEST(test_cache_keeps_no_failure)
+{
+    crm_jwt_cache *cache = crm_jwt_cache_new(8);
+    claims c = good_claims();
+    char *token = sign(priv1, kid1, &c);
+    char *forged = strdup(token);
+    crm_principal p;
+
+    /* The last signature character changed: another token, never served from the cache. */
+    char *last = forged + strlen(forged) - 1;
+    *last = *last == 'A' ? 'Q' : 'A';
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, token, now, &p), CRM_JWT_OK);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_ne(crm_jwt_verify_cached(&ring1, cache, forged, now, &p), CRM_JWT_OK);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, token + 1, now, &p),
+                     crm_jwt_verify(&ring1, token + 1, now, &p));
+    ck_assert_uint_eq(crm_jwt_cache_hits(cache), 0);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, NULL, token, now, &p), CRM_JWT_OK);
+    free(forged);
+    free(token);
+    crm_jwt_cache_free(cache);
+    crm_jwt_cache_free(NULL);
+}
+END_TEST
+
+START_TEST(test_cache_is_bounded)
+{
+    /* More tokens than slots: each still verifies, as a hit or by the full check, and the
+     * most recent ones are hits. */
+    enum { TOKENS = 40 };
+    crm_jwt_cache *cache = crm_jwt_cache_new(4);
+    char *tokens[TOKENS];
+    crm_principal p;
+    char sub[32];
+
+    for (int i = 0; i < TOKENS; i++) {
+        claims c = good_claims();
+        snprintf(sub, sizeof sub, "65f1c0ffee00000000%06d", i);
+        c.sub = sub;
+        tokens[i] = sign(priv1, kid1, &c);
+        ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, tokens[i], now, &p), CRM_JWT_OK);
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < TOKENS; i++) {
+            snprintf(sub, sizeof sub, "65f1c0ffee00000000%06d", i);
+            ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, tokens[i], now, &p), CRM_JWT_OK);
+            ck_assert_str_eq(p.sub, sub);
+        }
+    }
+    ck_assert_uint_le(crm_jwt_cache_hits(cache), 2 * TOKENS);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, tokens[TOKENS - 1], now, &p), CRM_JWT_OK);
+    unsigned long hits = crm_jwt_cache_hits(cache);
+    ck_assert_int_eq(crm_jwt_verify_cached(&ring1, cache, tokens[TOKENS - 1], now, &p), CRM_JWT_OK);
+    ck_assert_uint_eq(crm_jwt_cache_hits(cache), hits + 1);
+    for (int i = 0; i < TOKENS; i++)
+        free(tokens[i]);
+    crm_jwt_cache_free(cache);
+}
+END_TEST
+
 static Suite *jwt_suite(void)
 {
     Suite *s = suite_create("jwt");
     TCase *verify = tcase_create("verify");
     TCase *repeat = tcase_create("repeat");
     TCase *keys = tcase_create("keys");
+    TCase *cache = tcase_create("cache");
 
     tcase_add_checked_fixture(verify, rings_setup, rings_teardown);
     tcase_add_test(verify, test_valid_token);
@@ -1507,6 +1653,15 @@ static Suite *jwt_suite(void)
     tcase_add_test(repeat, test_concurrent_verify);
     tcase_add_test(repeat, test_verify_after_many);
     suite_add_tcase(s, repeat);
+
+    tcase_add_checked_fixture(cache, rings_setup, rings_teardown);
+    tcase_add_test(cache, test_cache_answers_like_verify);
+    tcase_add_test(cache, test_cache_expires_with_the_token);
+    tcase_add_test(cache, test_cache_not_yet_valid_at_an_earlier_now);
+    tcase_add_test(cache, test_cache_never_outlives_its_key);
+    tcase_add_test(cache, test_cache_keeps_no_failure);
+    tcase_add_test(cache, test_cache_is_bounded);
+    suite_add_tcase(s, cache);
 
     tcase_add_test(keys, test_thumbprint_rfc7638_vector);
     tcase_add_test(keys, test_thumbprint_private_matches_public);

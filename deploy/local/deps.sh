@@ -22,7 +22,7 @@ debian_packages=(
     libulfius-dev libmicrohttpd-dev libmongoc-dev libjansson-dev libjwt-dev librdkafka-dev
     libsodium-dev libssl-dev check libsubunit-dev clang-format kcat
     clang libclang-rt-14-dev chromium
-    openjdk-17-jre-headless maven python3-yaml python3-venv wrk valgrind
+    openjdk-17-jre-headless maven python3-yaml python3-venv wrk valgrind nginx
 )
 step 1 "Debian packages"
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then

@@ -1,6 +1,6 @@
-/* The forwarder of proxy.h: one libcurl easy handle per worker thread (its connection cache is
- * what keeps upstream connections alive), one attempt per instance until one is sent, and the
- * answer relayed or turned into a problem. */
+/* The forwarder of proxy.h: libcurl easy handles taken from an idle pool for each request (their
+ * connection caches are what keep upstream connections alive), one attempt per instance until one
+ * is sent, and the answer relayed or turned into a problem. */
 #include "proxy.h"
 
 #include "crm/log.h"
@@ -16,13 +16,20 @@
 #include <strings.h>
 #include <ulfius.h>
 
+typedef struct idle_handle {
+    CURL *handle;
+    double since; /* monotonic seconds when it was given back */
+} idle_handle;
+
 struct proxy {
     long connect_timeout_ms;
     long timeout_ms;
     long idle_seconds; /* a connection idle longer is not reused */
     long connections;  /* idle connections one worker keeps */
     crm_metrics *metrics;
-    pthread_key_t handles; /* each worker thread's CURL *, released when the thread exits */
+    pthread_mutex_t idle_lock;
+    idle_handle idle[PROXY_IDLE_HANDLES]; /* handles not in use, the most recently used last */
+    size_t idle_count;
 };
 
 typedef enum attempt_outcome {
@@ -46,24 +53,63 @@ typedef struct exchange {
     char error[CURL_ERROR_SIZE];
 } exchange;
 
-/* ---- worker handles ---- */
+/* ---- handles ---- */
 
-static void handle_release(void *handle)
+/* A handle (and the connections its cache holds) belongs to no thread: a request takes the
+ * handle used last and gives it back, so upstream connections outlive the client connection
+ * whose thread opened them (with a thread per connection, per-thread handles would have opened
+ * new upstream connections for every new client connection). A handle left unused longer than
+ * libcurl would reuse its connections (idle_seconds) is released with them, so a burst does not
+ * leave its handles behind for good. */
+static void handles_release(CURL **handles, size_t count)
 {
-    curl_easy_cleanup(handle);
+    for (size_t i = 0; i < count; i++)
+        curl_easy_cleanup(handles[i]);
 }
 
-static CURL *worker_handle(proxy *forwarder)
+/* Moves the handles idle for too long (the oldest, at the bottom) into `expired`; under the
+ * lock. Returns how many. */
+static size_t idle_expire(proxy *forwarder, double now, CURL **expired)
 {
-    CURL *handle = pthread_getspecific(forwarder->handles);
-    if (handle)
-        return handle;
-    handle = curl_easy_init();
-    if (handle && pthread_setspecific(forwarder->handles, handle) != 0) {
-        curl_easy_cleanup(handle);
-        return NULL;
+    size_t n = 0;
+    while (n < forwarder->idle_count &&
+           now - forwarder->idle[n].since > (double)forwarder->idle_seconds)
+        n++;
+    for (size_t i = 0; i < n; i++)
+        expired[i] = forwarder->idle[i].handle;
+    forwarder->idle_count -= n;
+    memmove(forwarder->idle, forwarder->idle + n, forwarder->idle_count * sizeof(*forwarder->idle));
+    return n;
+}
+
+static CURL *handle_take(proxy *forwarder)
+{
+    CURL *handle = NULL, *expired[PROXY_IDLE_HANDLES];
+    double now = crm_monotonic_seconds();
+    pthread_mutex_lock(&forwarder->idle_lock);
+    size_t n = idle_expire(forwarder, now, expired);
+    if (forwarder->idle_count > 0)
+        handle = forwarder->idle[--forwarder->idle_count].handle;
+    pthread_mutex_unlock(&forwarder->idle_lock);
+    handles_release(expired, n);
+    return handle ? handle : curl_easy_init();
+}
+
+static void handle_give(proxy *forwarder, CURL *handle)
+{
+    CURL *expired[PROXY_IDLE_HANDLES];
+    double now = crm_monotonic_seconds();
+    if (!handle)
+        return;
+    pthread_mutex_lock(&forwarder->idle_lock);
+    size_t n = idle_expire(forwarder, now, expired);
+    if (forwarder->idle_count < PROXY_IDLE_HANDLES) {
+        forwarder->idle[forwarder->idle_count++] = (idle_handle){handle, now};
+        handle = NULL;
     }
-    return handle;
+    pthread_mutex_unlock(&forwarder->idle_lock);
+    handles_release(expired, n);
+    curl_easy_cleanup(handle); /* more idle than kept: its connections close */
 }
 
 proxy *proxy_new(const crm_settings *settings, crm_metrics *metrics, size_t connections)
@@ -80,7 +126,7 @@ proxy *proxy_new(const crm_settings *settings, crm_metrics *metrics, size_t conn
         forwarder->idle_seconds = 1;
     forwarder->connections = connections > 5 ? (long)connections : 5;
     forwarder->metrics = metrics;
-    if (pthread_key_create(&forwarder->handles, handle_release) != 0) {
+    if (pthread_mutex_init(&forwarder->idle_lock, NULL) != 0) {
         free(forwarder);
         return NULL;
     }
@@ -91,7 +137,9 @@ void proxy_free(proxy *forwarder)
 {
     if (!forwarder)
         return;
-    pthread_key_delete(forwarder->handles);
+    for (size_t i = 0; i < forwarder->idle_count; i++)
+        curl_easy_cleanup(forwarder->idle[i].handle);
+    pthread_mutex_destroy(&forwarder->idle_lock);
     free(forwarder);
 }
 
@@ -394,7 +442,7 @@ void proxy_forward(proxy *forwarder, upstream_group *group, const proxy_request 
                          "no instance of the %s service is available; retry shortly", group->name);
         return;
     }
-    handle = worker_handle(forwarder);
+    handle = handle_take(forwarder);
     headers = proxy_request_headers(forward);
     if (!handle || !headers) {
         crm_problem_send(response, CRM_PROBLEM_INTERNAL, "out of memory");
@@ -432,5 +480,6 @@ void proxy_forward(proxy *forwarder, upstream_group *group, const proxy_request 
     if (outcome != ATTEMPT_ANSWERED)
         answer_failure(forwarder, group, outcome, too_large, response);
 done:
+    handle_give(forwarder, handle);
     curl_slist_free_all(headers);
 }

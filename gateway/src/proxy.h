@@ -1,5 +1,6 @@
-/* Forwarding one request to an upstream group over libcurl easy handles kept per worker thread,
- * so the TCP connections to each instance stay open and are reused (never one per request).
+/* Forwarding one request to an upstream group over libcurl easy handles shared by all threads
+ * through an idle pool, so the TCP connections to each instance stay open and are reused (never
+ * one per request, nor one per client connection).
  *
  * Retries: a request moves on to the group's next instance only when it was never sent (the
  * connection was refused or could not be made); such an instance sits out a short cool-down.
@@ -21,6 +22,7 @@ struct _u_response;
 struct curl_slist;
 
 #define PROXY_MAX_RESPONSE (16 * 1024 * 1024) /* a larger upstream answer is a 502 */
+#define PROXY_IDLE_HANDLES 64 /* idle libcurl handles kept, with their connections */
 
 typedef struct proxy proxy;
 

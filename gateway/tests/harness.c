@@ -105,7 +105,8 @@ static int healthy(long port)
     return status == 200;
 }
 
-/* The child's environment: ours without CRM_*, then the gateway's settings. */
+/* The child's environment: ours without CRM_*, then the test's settings, then the harness's
+ * own (getenv takes the first, so a test's setting wins over the harness's default). */
 static char **child_environment(char *own[], size_t own_count, const char *const *settings)
 {
     static char *env[MAX_ENV];
@@ -114,10 +115,10 @@ static char **child_environment(char *own[], size_t own_count, const char *const
         if (strncmp(*e, "CRM_", 4) != 0)
             env[n++] = *e;
     }
+    for (size_t i = 0; settings && settings[i] && n < MAX_ENV - own_count - 1; i++)
+        env[n++] = (char *)settings[i];
     for (size_t i = 0; i < own_count; i++)
         env[n++] = own[i];
-    for (size_t i = 0; settings && settings[i] && n < MAX_ENV - 1; i++)
-        env[n++] = (char *)settings[i];
     env[n] = NULL;
     return env;
 }

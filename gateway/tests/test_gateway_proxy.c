@@ -395,6 +395,31 @@ START_TEST(test_connections_are_kept_alive_and_reused)
 }
 END_TEST
 
+START_TEST(test_connections_outlive_client_connections)
+{
+    /* With a thread per client connection (CRM_HTTP_THREADS=0, the default), a new client
+     * connection each time still reuses the upstream connections of the ones before. */
+    static gateway_process per_connection_gw;
+    char c[64];
+    reply r;
+    harness_url_setting(c, sizeof(c), "CRM_CUSTOMERS_URL", fake_upstream_port(customers), 0);
+    const char *const settings[] = {c, "CRM_HTTP_THREADS=0", "CRM_RATE_API_PER_SECOND=0", NULL};
+    ck_assert_int_eq(gateway_process_start(&per_connection_gw, harness_gateway_binary,
+                                           "per-connection", harness_public_key_file, settings),
+                     0);
+    long connections = fake_upstream_connections(customers);
+    long requests = fake_upstream_requests(customers);
+    for (int i = 0; i < 40; i++) {
+        get_as(&r, &per_connection_gw, "/api/customers", bearer_alice);
+        ck_assert_int_eq(r.status, 200);
+        reply_clean(&r);
+    }
+    ck_assert_int_eq(fake_upstream_requests(customers), requests + 40);
+    ck_assert_int_le(fake_upstream_connections(customers), connections + 2);
+    gateway_process_stop(&per_connection_gw);
+}
+END_TEST
+
 START_TEST(test_upstream_timeout_is_504)
 {
     reply r;
@@ -528,6 +553,7 @@ static Suite *gateway_proxy_suite(void)
     tcase_add_test(tc, test_unknown_routes_and_methods);
     tcase_add_test(tc, test_body_limit_before_any_upstream);
     tcase_add_test(tc, test_connections_are_kept_alive_and_reused);
+    tcase_add_test(tc, test_connections_outlive_client_connections);
     tcase_add_test(tc, test_upstream_timeout_is_504);
     tcase_add_test(tc, test_cors);
     tcase_add_test(tc, test_limits_off_means_no_ratelimit_headers);

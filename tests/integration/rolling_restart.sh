@@ -22,7 +22,9 @@ trap restore EXIT
 . "$(dirname "$0")/api.sh"
 export CRM_INSTANCES=2
 instances=(auth auth-2 customers customers-2 cases cases-2)
-duration=${CRM_ROLLING_SECONDS:-40}
+# Long enough for six restarts and then the cascade: the faster the stack takes the mixed load,
+# the more customers it creates, and the longer FerretDB takes the relay to publish them.
+duration=${CRM_ROLLING_SECONDS:-60}
 
 "$stack" start auth-2 customers-2 cases-2 >"$tmp/stack.log" 2>&1 || { cat "$tmp/stack.log"; fail "second instances did not start"; }
 # The gateway, and crm-cases for its reference checks, learn both instances' addresses.

@@ -1,6 +1,7 @@
 /* A small HTTP client for service-to-service reads (the cases service asks customers and auth
- * whether a referenced resource exists): one libcurl handle per calling thread, so connections
- * stay alive and are reused, short timeouts, and several instances tried in turn. */
+ * whether a referenced resource exists): libcurl handles shared by all threads through an idle
+ * pool, so connections stay alive and are reused, short timeouts, and several instances tried
+ * in turn. */
 #ifndef CRM_CLIENT_H
 #define CRM_CLIENT_H
 
@@ -10,7 +11,7 @@ typedef struct crm_client crm_client;
 
 /* A client whose calls give up connecting after `connect_timeout_ms` and answering after
  * `timeout_ms`. Returns NULL when out of memory. Free with crm_client_free once no thread uses
- * it any more. Thread-safe: each calling thread gets its own handle (released at thread exit). */
+ * it any more. Thread-safe: each call takes a handle of its own from the pool and gives it back. */
 crm_client *crm_client_new(long connect_timeout_ms, long timeout_ms);
 void crm_client_free(crm_client *client);
 

@@ -40,7 +40,7 @@ typedef struct crm_settings {
     long upstream_timeout_ms;
     long password_hash_memory_kib;  /* Argon2id memory cost */
     long password_hash_passes;      /* Argon2id time cost */
-    long password_hash_concurrency; /* hashes at once; 0 = one per core */
+    long password_hash_concurrency; /* hashes at once; 0 = one per core but one, at least 1 */
 } crm_settings;
 
 /* Reads the variables named in `names` (a NULL-terminated list of CRM_* names) from the

@@ -83,6 +83,27 @@ int crm_jwt_thumbprint(const char *pem, size_t pem_len, char *kid, size_t kid_le
 crm_jwt_status crm_jwt_verify(const crm_jwt_keyring *ring, const char *token, time_t now,
                               crm_principal *principal);
 
+/* A bounded cache of verified tokens, so that a client sending the same token again costs a
+ * SHA-256 instead of an RSA verification and two JSON parses. Entries are keyed by the SHA-256
+ * of the whole token and hold what verification found; only tokens that verified are stored.
+ * A hit answers exactly as crm_jwt_verify would at `now`: expired once exp (plus the leeway) is
+ * past, and never when the key that verified the token is no longer in the keyring it is asked
+ * with (key rotation). Collisions in the table simply replace the older entry. Thread-safe. */
+typedef struct crm_jwt_cache crm_jwt_cache;
+
+/* A cache of at most `entries` tokens (rounded up to a power of two), or NULL. */
+crm_jwt_cache *crm_jwt_cache_new(size_t entries);
+
+/* Releases the cache; accepts NULL. */
+void crm_jwt_cache_free(crm_jwt_cache *cache);
+
+/* crm_jwt_verify through the cache (a NULL cache verifies without one). Same results. */
+crm_jwt_status crm_jwt_verify_cached(const crm_jwt_keyring *ring, crm_jwt_cache *cache,
+                                     const char *token, time_t now, crm_principal *principal);
+
+/* How many verifications the cache has answered (tests, diagnostics). */
+unsigned long crm_jwt_cache_hits(crm_jwt_cache *cache);
+
 /* A short, stable, log-safe reason for a status ("expired", "bad signature" ...). */
 const char *crm_jwt_status_text(crm_jwt_status status);
 

@@ -8,8 +8,10 @@
 
 #define PASSWORD_HASH_MAX crypto_pwhash_STRBYTES
 
-/* Sets the cost (memory in KiB, passes) and the number of concurrent hashes (0: one per core),
- * and computes the dummy hash that unknown users are checked against. Returns 0 or -1. */
+/* Sets the cost (memory in KiB, passes) and the number of concurrent hashes (0: one per core
+ * but one, at least one),
+ * and starts computing, on a thread of its own, the dummy hash that unknown users are checked
+ * against. Returns 0 or -1. passwords_clean waits for that thread. */
 int passwords_init(long memory_kib, long passes, long concurrency);
 void passwords_clean(void);
 

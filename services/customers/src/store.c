@@ -283,13 +283,21 @@ crm_store_status customer_store_find(crm_mongo *mongo, const char *id, customer 
     bson_t doc;
     memset(out, 0, sizeof(*out));
     bson_oid_init_from_string(&oid, id);
-    bson_t *filter = BCON_NEW("_id", BCON_OID(&oid), "deleted", BCON_BOOL(false));
+    /* By _id alone, and a tombstone is refused here: FerretDB (SQLite) pushes down a filter
+     * only when it is exactly {_id: ...}; with "deleted" beside it every read scanned the
+     * whole collection. */
+    bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
     crm_store_status status = crm_mongo_find_one(mongo, CUSTOMERS, filter, &doc);
     bson_destroy(filter);
     if (status != CRM_STORE_OK)
         return status;
     customer_from_bson(&doc, out);
     bson_destroy(&doc);
+    if (out->deleted) {
+        customer_clean(out);
+        memset(out, 0, sizeof(*out));
+        return CRM_STORE_NOT_FOUND;
+    }
     return CRM_STORE_OK;
 }
 

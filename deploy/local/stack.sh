@@ -96,9 +96,12 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 PROPS
     if [[ ! -f $dir/meta.properties ]]; then
-        # A cluster id is 16 random bytes in base64url; formatting happens once per data dir.
-        local cluster_id
-        cluster_id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+        # A cluster id is 16 random bytes in base64url; formatting happens once per data dir. One
+        # that starts with '-' reads as an option to the tool (1 in 64): draw again, as Kafka does.
+        local cluster_id=-
+        while [[ $cluster_id == -* ]]; do
+            cluster_id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+        done
         java -cp "$CRM_CACHE/kafka/$KAFKA_LIBS_KEY/libs/*" \
             -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
             kafka.tools.StorageTool format -t "$cluster_id" -c "$config" --ignore-formatted \

@@ -67,6 +67,7 @@ case ${1:-} in
 short)
     binary=$2 name=$3 dir=$4
     rm -rf "$dir/$name/artifacts" "$dir/$name.result"
+    mkdir -p "$dir" # tee opens its file as the pipeline starts, before run makes the folders
     run "$binary" "$name" "${FUZZ_SHORT_SECONDS:-6}" "$dir/$name/corpus" "$dir/$name" |
         tee "$dir/$name.result"
     ;;

@@ -48,13 +48,13 @@ for part in "${instances[@]}"; do
     sleep 0.5
 done
 restarts=$((SECONDS - started))
+kill -0 "$wrk_pid" 2>/dev/null || fail "the restarts ($restarts s) outlasted the load (${duration} s): raise CRM_ROLLING_SECONDS"
 # The cascade across the two consumers of the group, while the load goes on.
 delete_customer "$victim"
 # The delete's event queues behind the outbox events of every customer the load created (the
 # relay publishes them in order, at FerretDB's pace under ASan), so the bound here is generous;
 # cascade.sh holds the 2 s promise on a calm stack.
 wait_for 120 no_cases "$victim" || fail "the cascade did not settle with two consumers within 120 s: $(case_count "$victim") left"
-kill -0 "$wrk_pid" 2>/dev/null || fail "the restarts ($restarts s) outlasted the load (${duration} s): raise CRM_ROLLING_SECONDS"
 wait "$wrk_pid" || { cat "$tmp/wrk.out"; fail "wrk failed"; }
 wrk_pid=
 cat "$tmp/wrk.out"

@@ -13,26 +13,6 @@
 #include <string.h>
 #include <ulfius.h>
 
-static json_t *body_read(const uint8_t *data, size_t size, int merge_patch)
-{
-    struct _u_request request;
-    struct _u_response response;
-    json_t *body = NULL;
-    fuzz_request_init(&request, merge_patch ? "PATCH" : "POST", "/api/auth/register", data, size);
-    fuzz_request_header(&request, "Content-Type",
-                        merge_patch ? "application/merge-patch+json" : "application/json");
-    ulfius_init_response(&response);
-    if (crm_http_read_json_or_reply(&request, &response, merge_patch, &body) != 0) {
-        FUZZ_CHECK(body == NULL);
-        fuzz_expect_problem(&response, 400, 422);
-    } else {
-        FUZZ_CHECK(json_is_object(body));
-    }
-    ulfius_clean_request(&request);
-    ulfius_clean_response(&response);
-    return body;
-}
-
 /* Validates with `validate`; answers a failure as the route does. Returns 1 when valid. */
 static int valid(const json_t *body, size_t (*validate)(const json_t *, json_t *))
 {
@@ -90,7 +70,7 @@ static void patch_user(const json_t *body)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_quiet();
-    json_t *body = body_read(data, size, 0);
+    json_t *body = fuzz_body_read(data, size, 0, "/api/auth/register");
     if (body) {
         if (valid(body, register_body_validate)) {
             char username[USERNAME_MAX + 1];
@@ -106,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(member(body, "refresh_token") != NULL);
         json_decref(body);
     }
-    body = body_read(data, size, 1);
+    body = fuzz_body_read(data, size, 1, "/api/auth/register");
     if (body) {
         patch_user(body);
         json_decref(body);

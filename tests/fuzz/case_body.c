@@ -40,46 +40,16 @@ static void check_case(const support_case *c)
     json_decref(rendered);
 }
 
-static json_t *body_read(const uint8_t *data, size_t size, int merge_patch)
-{
-    struct _u_request request;
-    struct _u_response response;
-    json_t *body = NULL;
-    fuzz_request_init(&request, merge_patch ? "PATCH" : "POST", "/api/cases", data, size);
-    fuzz_request_header(&request, "Content-Type",
-                        merge_patch ? "application/merge-patch+json" : "application/json");
-    ulfius_init_response(&response);
-    if (crm_http_read_json_or_reply(&request, &response, merge_patch, &body) != 0) {
-        FUZZ_CHECK(body == NULL);
-        fuzz_expect_problem(&response, 400, 422);
-    } else {
-        FUZZ_CHECK(json_is_object(body));
-    }
-    ulfius_clean_request(&request);
-    ulfius_clean_response(&response);
-    return body;
-}
-
-static void validation_answer(json_t *errors, size_t bad)
-{
-    struct _u_response response;
-    FUZZ_CHECK(json_array_size(errors) >= bad);
-    ulfius_init_response(&response);
-    crm_problem_send_validation(&response, errors);
-    fuzz_expect_problem(&response, 422, 422);
-    ulfius_clean_response(&response);
-}
-
 static void create(const uint8_t *data, size_t size)
 {
     support_case c;
-    json_t *body = body_read(data, size, 0);
+    json_t *body = fuzz_body_read(data, size, 0, "/api/cases");
     if (!body)
         return;
     json_t *errors = json_array();
     size_t bad = case_create_read(body, NOW, &c, errors);
     if (bad) {
-        validation_answer(errors, bad);
+        fuzz_validation_answer(errors, bad);
     } else {
         FUZZ_CHECK(json_array_size(errors) == 0);
         json_decref(errors);
@@ -113,13 +83,13 @@ static void apply_to(const case_patch *p, const char *status)
 static void patch(const uint8_t *data, size_t size)
 {
     case_patch p;
-    json_t *body = body_read(data, size, 1);
+    json_t *body = fuzz_body_read(data, size, 1, "/api/cases");
     if (!body)
         return;
     json_t *errors = json_array();
     size_t bad = case_patch_read(body, &p, errors);
     if (bad) {
-        validation_answer(errors, bad);
+        fuzz_validation_answer(errors, bad);
     } else {
         FUZZ_CHECK(json_array_size(errors) == 0);
         json_decref(errors);

@@ -27,48 +27,16 @@ static void check_customer(const customer *c)
     json_decref(rendered);
 }
 
-/* Reads the body like the route; returns it, or NULL after checking the problem answered. */
-static json_t *body_read(const uint8_t *data, size_t size, int merge_patch)
-{
-    struct _u_request request;
-    struct _u_response response;
-    json_t *body = NULL;
-    fuzz_request_init(&request, merge_patch ? "PATCH" : "POST", "/api/customers", data, size);
-    fuzz_request_header(&request, "Content-Type",
-                        merge_patch ? "application/merge-patch+json" : "application/json");
-    ulfius_init_response(&response);
-    if (crm_http_read_json_or_reply(&request, &response, merge_patch, &body) != 0) {
-        FUZZ_CHECK(body == NULL);
-        fuzz_expect_problem(&response, 400, 422);
-    } else {
-        FUZZ_CHECK(json_is_object(body));
-    }
-    ulfius_clean_request(&request);
-    ulfius_clean_response(&response);
-    return body;
-}
-
-/* Answers the validation problem as the route does and checks it. */
-static void validation_answer(json_t *errors, size_t bad)
-{
-    struct _u_response response;
-    FUZZ_CHECK(json_array_size(errors) >= bad);
-    ulfius_init_response(&response);
-    crm_problem_send_validation(&response, errors); /* takes errors */
-    fuzz_expect_problem(&response, 422, 422);
-    ulfius_clean_response(&response);
-}
-
 static void create(const uint8_t *data, size_t size)
 {
     customer c;
-    json_t *body = body_read(data, size, 0);
+    json_t *body = fuzz_body_read(data, size, 0, "/api/customers");
     if (!body)
         return;
     json_t *errors = json_array();
     size_t bad = customer_create_read(body, &c, errors);
     if (bad) {
-        validation_answer(errors, bad);
+        fuzz_validation_answer(errors, bad);
     } else {
         FUZZ_CHECK(json_array_size(errors) == 0);
         json_decref(errors);
@@ -81,13 +49,13 @@ static void create(const uint8_t *data, size_t size)
 static void patch(const uint8_t *data, size_t size)
 {
     customer_patch p;
-    json_t *body = body_read(data, size, 1);
+    json_t *body = fuzz_body_read(data, size, 1, "/api/customers");
     if (!body)
         return;
     json_t *errors = json_array();
     size_t bad = customer_patch_read(body, &p, errors);
     if (bad) {
-        validation_answer(errors, bad);
+        fuzz_validation_answer(errors, bad);
     } else {
         FUZZ_CHECK(json_array_size(errors) == 0);
         json_decref(errors);

@@ -1,7 +1,9 @@
 /* Helpers of fuzz_support.h. */
 #include "fuzz_support.h"
 
+#include "crm/http.h"
 #include "crm/log.h"
+#include "crm/problem.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -94,4 +96,34 @@ void fuzz_check(int condition, const char *text, const char *file, int line)
 void fuzz_quiet(void)
 {
     crm_log_threshold = CRM_LOG_ERROR;
+}
+
+json_t *fuzz_body_read(const uint8_t *data, size_t size, int merge_patch, const char *path)
+{
+    struct _u_request request;
+    struct _u_response response;
+    json_t *body = NULL;
+    fuzz_request_init(&request, merge_patch ? "PATCH" : "POST", path, data, size);
+    fuzz_request_header(&request, "Content-Type",
+                        merge_patch ? "application/merge-patch+json" : "application/json");
+    ulfius_init_response(&response);
+    if (crm_http_read_json_or_reply(&request, &response, merge_patch, &body) != 0) {
+        FUZZ_CHECK(body == NULL);
+        fuzz_expect_problem(&response, 400, 422);
+    } else {
+        FUZZ_CHECK(json_is_object(body));
+    }
+    ulfius_clean_request(&request);
+    ulfius_clean_response(&response);
+    return body;
+}
+
+void fuzz_validation_answer(json_t *errors, size_t bad)
+{
+    struct _u_response response;
+    FUZZ_CHECK(json_array_size(errors) >= bad);
+    ulfius_init_response(&response);
+    crm_problem_send_validation(&response, errors); /* takes errors */
+    fuzz_expect_problem(&response, 422, 422);
+    ulfius_clean_response(&response);
 }

@@ -4,6 +4,7 @@
 #ifndef CRM_FUZZ_SUPPORT_H
 #define CRM_FUZZ_SUPPORT_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,14 @@ void fuzz_request_header(struct _u_request *request, const char *name, const cha
 /* The status a route answered; aborts unless it is `low`..`high`, or when a problem's body is not a
  * JSON object holding that status (a 500 or an unrendered problem from bad input is a bug). */
 void fuzz_expect_problem(const struct _u_response *response, unsigned int low, unsigned int high);
+
+/* Reads a fuzzed body as a route does (POST, or PATCH when `merge_patch`, on `path`): returns the
+ * JSON object, or NULL after checking that a 400..422 problem was answered. */
+json_t *fuzz_body_read(const uint8_t *data, size_t size, int merge_patch, const char *path);
+
+/* Answers the validation problem for `errors` (taken) as the routes do, and checks it is a 422
+ * listing at least `bad` errors. */
+void fuzz_validation_answer(json_t *errors, size_t bad);
 
 /* Aborts with a message naming the broken invariant when `condition` is false. */
 #define FUZZ_CHECK(condition) fuzz_check((condition), #condition, __FILE__, __LINE__)

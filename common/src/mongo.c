@@ -32,8 +32,8 @@ static void log_from_driver(mongoc_log_level_t level, const char *domain, const 
 
 static void driver_init(void)
 {
-    /* Without this the driver keeps counters in /dev/shm/mongoc-<pid>, a file a crashed process
-     * leaves behind and a later one with the same pid complains about outside our log format. */
+    /* Asks the driver not to keep counters in /dev/shm/mongoc-<pid>, a file a crashed process
+     * leaves behind. A driver built to initialise itself before main has already made it. */
     setenv("MONGOC_DISABLE_SHM", "1", 0);
     mongoc_log_set_handler(log_from_driver, NULL);
     mongoc_init();

@@ -5,6 +5,9 @@
 expect_exit2() {
     local binary=$1 variable=$2 value=$3 output status=0
     output=$(env "$variable=$value" timeout 10 "$CRM_BIN_DIR/$binary" 2>&1) || status=$?
+    # libmongoc's own start-up (a library constructor, before main) warns outside our format when
+    # a crashed process left /dev/shm/mongoc-<pid> for this pid; that one line is not ours.
+    output=$(grep -v 'mongoc: Falling back to malloc for counters' <<<"$output" || true)
     ((status == 2)) || fail "$binary with $variable=$value exited $status: $output"
     grep -q "$variable" <<<"$output" || fail "$binary did not name $variable: $output"
     jq -e . <<<"$output" >/dev/null || fail "$binary's message is not a JSON log line: $output"

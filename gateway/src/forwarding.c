@@ -97,9 +97,23 @@ static int hop_by_hop_header(const char *name, const char *connection)
            connection_lists(connection, name);
 }
 
+/* RFC 9110's token: the only characters a field name may hold. */
+static int field_name_valid(const char *name)
+{
+    if (!name[0])
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              strchr("!#$%&'*+-.^_`|~", *p)))
+            return 0;
+    }
+    return 1;
+}
+
 int forwarding_request_header_passes(const char *name, const char *connection, int peer_trusted)
 {
-    if (hop_by_hop_header(name, connection) ||
+    /* A name that is no token ("Transfer-Encoding; x") could read upstream as another header. */
+    if (!field_name_valid(name) || hop_by_hop_header(name, connection) ||
         in_list(name, request_dropped, COUNT(request_dropped)))
         return 0;
     for (size_t i = 0; i < COUNT(identity_prefixes); i++) {

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#define RELAY_BATCH      100
+#define RELAY_BATCH      20  /* small: on FerretDB each event costs scans, and a round is latency */
 #define RELAY_IDLE_MS    100 /* poll interval while there is nothing to send */
 #define RELAY_BACKOFF_MS 1000
 #define RELAY_TOPIC_WAIT 2000

@@ -211,6 +211,7 @@ storm=$!
 sleep 1
 measure storm_gw "get one: gateway, login storm" "" load get "$gateway"
 wait "$storm" || true
+sleep 2 # the logins auth still had queued when wrk left, before the next row samples its RSS
 
 # The creates come last: each leaves an event for the outbox relay, and on FerretDB the relay
 # takes minutes to publish a few thousand, keeping FerretDB and crm-customers busy meanwhile.

@@ -1,13 +1,12 @@
-/* Forwarding one request to an upstream group over libcurl easy handles shared by all threads
- * through an idle pool, so the TCP connections to each instance stay open and are reused (never
- * one per request, nor one per client connection).
+/* Forwarding one request to an upstream group over keep-alive connections shared by all threads
+ * through an idle pool (wire.h), so the TCP connections to each instance stay open and are reused
+ * (never one per request, nor one per client connection).
  *
  * Retries: a request moves on to the group's next instance only when it was never sent (the
  * connection was refused or could not be made); such an instance sits out a short cool-down.
  * Once a request may have reached an instance it is never replayed elsewhere, and a write
- * (anything but GET, HEAD, OPTIONS) is not even replayed by libcurl itself on a fresh connection
- * to the same instance, which libcurl would otherwise do when a reused connection dies without
- * answering. */
+ * (anything but GET, HEAD, OPTIONS) is not even replayed on a fresh connection to the same
+ * instance when a reused connection dies without answering. */
 #ifndef GATEWAY_PROXY_H
 #define GATEWAY_PROXY_H
 
@@ -19,10 +18,9 @@
 
 struct _u_request;
 struct _u_response;
-struct curl_slist;
 
-#define PROXY_MAX_RESPONSE (16 * 1024 * 1024) /* a larger upstream answer is a 502 */
-#define PROXY_IDLE_HANDLES 64 /* idle libcurl handles kept, with their connections */
+#define PROXY_MAX_RESPONSE     (16u * 1024 * 1024) /* a larger upstream answer is a 502 */
+#define PROXY_IDLE_CONNECTIONS 256 /* idle upstream connections kept, all instances together */
 
 typedef struct proxy proxy;
 
@@ -35,20 +33,19 @@ typedef struct proxy_request {
 
 /* Creates the forwarder: timeouts from CRM_UPSTREAM_CONNECT_TIMEOUT_MS and
  * CRM_UPSTREAM_TIMEOUT_MS; idle connections are dropped before CRM_HTTP_CONNECTION_TIMEOUT_SECONDS
- * (the services' own idle limit) so a reused connection is not one the service is closing;
- * `connections` is how many idle connections one worker keeps (one per upstream instance).
+ * (the services' own idle limit) so a reused connection is not one the service is closing.
  * Counters and latency go to `metrics` (borrowed). Returns NULL when out of memory. */
-proxy *proxy_new(const crm_settings *settings, crm_metrics *metrics, size_t connections);
+proxy *proxy_new(const crm_settings *settings, crm_metrics *metrics);
 
-/* Releases the forwarder; accepts NULL. Call after the HTTP workers have ended: each worker's
- * handle (and its connections) is released when its thread exits. */
+/* Releases the forwarder and closes its idle connections; accepts NULL. Call after the HTTP
+ * workers have ended. */
 void proxy_free(proxy *forwarder);
 
-/* The header lines that go upstream ("Name: value"): the client's that pass forwarding.h's policy
- * and hold no CR or LF, then the gateway's own (X-Request-Id, X-Forwarded-For) and the lines that
- * switch off libcurl's defaults. NULL when out of memory; the caller frees the list with
- * curl_slist_free_all. Exposed for tests and fuzzing; proxy_forward uses it. */
-struct curl_slist *proxy_request_headers(const proxy_request *forward);
+/* The header lines that go upstream ("Name: value\r\n" each): the client's that pass
+ * forwarding.h's policy and hold no CR or LF, then the gateway's own (X-Request-Id,
+ * X-Forwarded-For). NULL when out of memory; the caller frees it. Exposed for tests and fuzzing;
+ * proxy_forward uses it. */
+char *proxy_request_headers(const proxy_request *forward);
 
 /* Forwards `forward` to `group` and answers `response` with the upstream's status, headers
  * (hop-by-hop ones removed) and body, or with a problem: 503 when every instance is cooling

@@ -96,9 +96,7 @@ gateway *gateway_new(const crm_settings *settings, crm_metrics *metrics, char *e
     if (per_second > 0 &&
         !(gw->api_limit = ratelimit_new((double)per_second, 2 * per_second, GATEWAY_RATE_KEYS)))
         goto out_of_memory;
-    size_t instances =
-        gw->upstreams.auth.count + gw->upstreams.customers.count + gw->upstreams.cases.count;
-    if (!(gw->proxy = proxy_new(settings, metrics, instances)))
+    if (!(gw->proxy = proxy_new(settings, metrics)))
         goto out_of_memory;
     return gw;
 out_of_memory:
@@ -169,7 +167,7 @@ static int body_too_large(const struct _u_request *request)
            (length && strtoull(length, NULL, 10) > (unsigned long long)CRM_HTTP_MAX_BODY);
 }
 
-/* An origin-form request target libcurl will send unchanged: "/", then visible ASCII without a
+/* An origin-form request target that goes upstream unchanged: "/", then visible ASCII without a
  * fragment. */
 static int target_valid(const char *target)
 {

@@ -8,6 +8,47 @@
 #include <string.h>
 #include <time.h>
 
+int upstream_instance_parse(upstream_instance *instance)
+{
+    const char *url = instance->url;
+    if (strncmp(url, "http://", 7) != 0)
+        return -1;
+    const char *authority = url + 7, *slash = strchr(authority, '/');
+    size_t authority_len = slash ? (size_t)(slash - authority) : strlen(authority);
+    const char *host = authority, *port = NULL;
+    size_t host_len = authority_len;
+    if (authority_len > 0 && authority[0] == '[') { /* [v6 address] */
+        const char *close = memchr(authority, ']', authority_len);
+        if (!close)
+            return -1;
+        host = authority + 1;
+        host_len = (size_t)(close - host);
+        if (close + 1 < authority + authority_len) {
+            if (close[1] != ':')
+                return -1;
+            port = close + 2;
+        }
+    } else {
+        const char *colon = memchr(authority, ':', authority_len);
+        if (colon) {
+            host_len = (size_t)(colon - authority);
+            port = colon + 1;
+        }
+    }
+    size_t port_len = port ? (size_t)(authority + authority_len - port) : 0;
+    if (host_len == 0 ||
+        (port && (port_len == 0 || port_len > 5 || strspn(port, "0123456789") < port_len ||
+                  strtol(port, NULL, 10) < 1 || strtol(port, NULL, 10) > 65535)))
+        return -1;
+    snprintf(instance->port, sizeof(instance->port), "%.*s", (int)port_len, port ? port : "");
+    if (!port)
+        snprintf(instance->port, sizeof(instance->port), "80");
+    instance->authority = strndup(authority, authority_len);
+    instance->host = strndup(host, host_len);
+    instance->prefix = slash ? slash : "";
+    return instance->authority && instance->host ? 0 : -1;
+}
+
 static int group_init(upstream_group *group, const char *name, const char *variable,
                       const char *list, char *err, size_t err_len)
 {
@@ -22,12 +63,14 @@ static int group_init(upstream_group *group, const char *name, const char *varia
         }
         while (len > 0 && item[len - 1] == '/') /* "http://h:1/" and "http://h:1" are one */
             len--;
-        group->instances[group->count].url = strndup(item, len);
-        if (!group->instances[group->count].url) {
-            snprintf(err, err_len, "out of memory");
+        upstream_instance *instance = &group->instances[group->count];
+        instance->url = strndup(item, len);
+        group->count++;
+        if (!instance->url || upstream_instance_parse(instance) != 0) {
+            snprintf(err, err_len, "%s: \"%.*s\" is not an http://host[:port][/path] URL", variable,
+                     (int)(len > 64 ? 64 : len), item);
             return -1;
         }
-        group->count++;
         item += strcspn(item, ",");
         if (*item == ',')
             item++;
@@ -51,8 +94,11 @@ int upstreams_init(upstreams *all, const crm_settings *settings, char *err, size
 static void group_clean(upstream_group *group)
 {
     for (size_t i = 0; i < group->count; i++) {
-        free(group->instances[i].url);
-        group->instances[i].url = NULL;
+        upstream_instance *instance = &group->instances[i];
+        free(instance->url);
+        free(instance->authority);
+        free(instance->host);
+        instance->url = instance->authority = instance->host = NULL;
     }
     group->count = 0;
 }

@@ -13,6 +13,10 @@
 
 typedef struct upstream_instance {
     char *url;                         /* base URL without a trailing slash, owned */
+    char *authority;                   /* "host:port" as in the URL: the Host header, owned */
+    char *host;                        /* what to resolve (no IPv6 brackets), owned */
+    char port[8];                      /* "80" when the URL names none */
+    const char *prefix;                /* the URL's path ("" or "/base"), inside url */
     _Atomic long long unhealthy_until; /* monotonic milliseconds; skipped before that */
 } upstream_instance;
 
@@ -26,6 +30,10 @@ typedef struct upstream_group {
 typedef struct upstreams {
     upstream_group auth, customers, cases;
 } upstreams;
+
+/* Fills the address parts of `instance` from its url ("http://host[:port][/prefix]").
+ * Returns 0, or -1 when the URL is not of that form or out of memory. */
+int upstream_instance_parse(upstream_instance *instance);
 
 /* Splits the CRM_*_URL comma lists of `settings`. Returns 0, or -1 with a message naming the
  * variable in `err`. Release with upstreams_clean. */

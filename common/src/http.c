@@ -1,4 +1,5 @@
-/* The HTTP server every executable runs: ulfius on libmicrohttpd's epoll thread pool.
+/* The HTTP server every executable runs: ulfius on libmicrohttpd, a thread per connection or a
+ * pool of poll() workers.
  * Callback order (ulfius priorities): request context first, then the route table, then a
  * 405 answer per known path, then a 404 answer for everything else. */
 #include "crm/http.h"
@@ -683,13 +684,16 @@ int crm_http_server_start(crm_http_server *server)
                                    callback_not_found, server) != U_OK)
         return -1;
 
-    /* Handlers block (on a service, on MongoDB, on Argon2): in a pool of epoll workers one slow
+    /* Handlers block (on a service, on MongoDB, on Argon2): in a pool of workers one slow
      * request stalls every other connection that its worker owns, so by default each
-     * connection has a thread of its own (CRM_HTTP_THREADS=0); a positive value keeps the
-     * epoll pool of that size. */
+     * connection has a thread of its own (CRM_HTTP_THREADS=0); a positive value keeps a pool of
+     * that size. The pool polls with poll(), not epoll: libmicrohttpd 0.9.75's
+     * MHD_quiesce_daemon races its epoll workers over removing the listening socket and aborts
+     * the process when it loses (seen at SIGTERM in test_gateway_failover). Quiescing a poll()
+     * worker goes through its inter-thread channel instead, with no race. */
     unsigned int pool = (unsigned int)server->settings->http_threads;
     unsigned int flags =
-        pool > 0 ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC
+        pool > 0 ? MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC
                  : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC;
     struct MHD_OptionItem options[9];
     size_t n = 0;

@@ -1,6 +1,6 @@
-/* HTTP serving over ulfius: an epoll worker pool, a route table with metrics and request ids,
- * JSON bodies checked for size and type, problem answers for unknown routes and methods, and the
- * operational endpoints /healthz, /readyz and /metrics. */
+/* HTTP serving over ulfius: a thread per connection or a worker pool, a route table with metrics
+ * and request ids, JSON bodies checked for size and type, problem answers for unknown routes and
+ * methods, and the operational endpoints /healthz, /readyz and /metrics. */
 #ifndef CRM_HTTP_H
 #define CRM_HTTP_H
 

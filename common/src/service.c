@@ -1,7 +1,6 @@
 /* Wiring in a fixed order for every executable, so each main.c stays a page long. */
 #include "crm/service.h"
 
-#include "crm/kafka.h"
 #include "crm/log.h"
 #include "crm/shutdown.h"
 
@@ -19,31 +18,6 @@ static int reads_setting(const crm_service_spec *spec, const char *name)
         if (strcmp(spec->settings[i], name) == 0)
             return 1;
     }
-    return 0;
-}
-
-static int open_kafka(crm_service *service)
-{
-    char err[512];
-    char client_id[64];
-    const crm_settings *s = &service->settings;
-    snprintf(client_id, sizeof(client_id), "crm-%s", service->spec.name);
-
-    if (service->spec.kafka == CRM_SERVICE_KAFKA_PRODUCER)
-        service->kafka = crm_kafka_producer_new(
-            s->kafka_brokers, client_id, service->spec.kafka_delivery, NULL, err, sizeof(err));
-    else
-        service->kafka = crm_kafka_consumer_new(s->kafka_brokers, service->spec.kafka_group,
-                                                client_id, err, sizeof(err));
-    if (!service->kafka) {
-        CRM_LOG_ERROR("kafka: %s", err);
-        return -1;
-    }
-    /* Kafka may still be starting: the topic is retried by whoever needs it, never fatal. */
-    if (service->spec.kafka == CRM_SERVICE_KAFKA_PRODUCER &&
-        crm_kafka_topic_ensure(service->kafka, CRM_KAFKA_TOPIC_CUSTOMERS, (int)s->kafka_partitions,
-                               2000, err, sizeof(err)) != 0)
-        CRM_LOG_WARN("kafka: %s", err);
     return 0;
 }
 
@@ -70,21 +44,7 @@ int crm_service_open(crm_service *service, const crm_service_spec *spec)
         return -1;
     }
     crm_http_server_set_keyring(service->http, &service->keys);
-    if (spec->database) {
-        service->mongo = crm_mongo_new(service->settings.mongo_uri, spec->database, spec->name, err,
-                                       sizeof(err));
-        if (!service->mongo) {
-            CRM_LOG_ERROR("mongodb: %s", err);
-            return -1;
-        }
-        crm_http_server_add_readiness(service->http, "mongodb", crm_mongo_ping, service->mongo, 1);
-    }
-    if (spec->kafka != CRM_SERVICE_KAFKA_NONE) {
-        if (open_kafka(service) != 0)
-            return -1;
-        crm_http_server_add_readiness(service->http, "kafka", crm_kafka_ping, service->kafka, 0);
-    }
-    return 0;
+    return spec->backing ? spec->backing->open(service) : 0;
 }
 
 int crm_service_serve(crm_service *service)
@@ -103,13 +63,8 @@ void crm_service_clean(crm_service *service)
 {
     crm_http_server_free(service->http);
     service->http = NULL;
-    if (service->spec.kafka == CRM_SERVICE_KAFKA_PRODUCER)
-        crm_kafka_producer_close(service->kafka, 5000);
-    else if (service->spec.kafka == CRM_SERVICE_KAFKA_CONSUMER)
-        crm_kafka_consumer_close(service->kafka);
-    service->kafka = NULL;
-    crm_mongo_free(service->mongo);
-    service->mongo = NULL;
+    if (service->spec.backing)
+        service->spec.backing->close(service);
     crm_jwt_keyring_clean(&service->keys);
     crm_settings_clean(&service->settings);
 }

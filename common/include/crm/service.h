@@ -19,11 +19,23 @@ typedef enum crm_service_kafka {
 
 typedef struct crm_service crm_service;
 
+/* What opens and closes a service's MongoDB pool and Kafka client (service_stores.c, library
+ * crm_stores). A pointer in the spec, so an executable without them (the gateway) links neither
+ * libmongoc nor librdkafka. */
+typedef struct crm_service_backing {
+    int (*open)(crm_service *service);   /* 0, or -1 after logging why */
+    void (*close)(crm_service *service); /* accepts a partly opened service */
+} crm_service_backing;
+
+/* MongoDB (spec.database) and Kafka (spec.kafka): what the three services use. */
+extern const crm_service_backing crm_service_stores;
+
 typedef struct crm_service_spec {
-    const char *name;            /* "customers": log lines, metrics, client ids */
-    const char *const *settings; /* NULL-terminated CRM_* names the process reads */
-    const char *port_setting;    /* "CRM_CUSTOMERS_PORT" */
-    const char *database;        /* "crm_customers", or NULL for no MongoDB */
+    const char *name;                   /* "customers": log lines, metrics, client ids */
+    const char *const *settings;        /* NULL-terminated CRM_* names the process reads */
+    const char *port_setting;           /* "CRM_CUSTOMERS_PORT" */
+    const crm_service_backing *backing; /* &crm_service_stores, or NULL: no database, no Kafka */
+    const char *database;               /* "crm_customers", or NULL for no MongoDB */
     crm_service_kafka kafka;
     const char *kafka_group; /* for CRM_SERVICE_KAFKA_CONSUMER */
     /* Optional, for CRM_SERVICE_KAFKA_PRODUCER: the delivery-report callback, run by whichever

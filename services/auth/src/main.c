@@ -61,6 +61,7 @@ static const crm_service_spec spec = {
     .name = "auth",
     .settings = settings_used,
     .port_setting = "CRM_AUTH_PORT",
+    .backing = &crm_service_stores,
     .database = "crm_auth",
     .start = auth_start,
     .stop = auth_stop,

@@ -49,6 +49,7 @@ static const crm_service_spec spec = {
     .name = "cases",
     .settings = settings_used,
     .port_setting = "CRM_CASES_PORT",
+    .backing = &crm_service_stores,
     .database = "crm_cases",
     .kafka = CRM_SERVICE_KAFKA_CONSUMER,
     .kafka_group = CRM_KAFKA_GROUP_CASES,

@@ -43,6 +43,7 @@ static const crm_service_spec spec = {
     .name = "customers",
     .settings = settings_used,
     .port_setting = "CRM_CUSTOMERS_PORT",
+    .backing = &crm_service_stores,
     .database = "crm_customers",
     .kafka = CRM_SERVICE_KAFKA_PRODUCER,
     .kafka_delivery = customer_relay_delivered,

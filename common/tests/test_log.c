@@ -290,6 +290,20 @@ START_TEST(test_fields_cannot_replace_base_members)
 }
 END_TEST
 
+START_TEST(test_write_members)
+{
+    crm_log_init("svc", CRM_LOG_DEBUG);
+    crm_log_write_members(CRM_LOG_INFO, "\"route\":\"/api/x\",\"status\":204", "done %d", 1);
+    crm_log_write_members(CRM_LOG_INFO, "", "no members");
+    ck_assert_uint_eq(collect(), 2);
+    ck_assert_uint_eq(json_object_size(lines[0]), 7);
+    ck_assert_str_eq(member_string(lines[0], "msg"), "done 1");
+    ck_assert_str_eq(member_string(lines[0], "route"), "/api/x");
+    ck_assert_int_eq(json_integer_value(json_object_get(lines[0], "status")), 204);
+    ck_assert_uint_eq(json_object_size(lines[1]), 5);
+}
+END_TEST
+
 START_TEST(test_write_fields_null)
 {
     crm_log_write_fields(CRM_LOG_INFO, NULL, "no fields");
@@ -510,6 +524,7 @@ static Suite *log_suite(void)
     tcase_add_test(tc, test_write_fields);
     tcase_add_test(tc, test_fields_cannot_replace_base_members);
     tcase_add_test(tc, test_write_fields_null);
+    tcase_add_test(tc, test_write_members);
     tcase_add_test(tc, test_hostile_message_is_one_valid_line);
     tcase_add_test(tc, test_valid_utf8_is_kept);
     tcase_add_test(tc, test_invalid_utf8_service_and_request_id);

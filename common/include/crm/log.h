@@ -38,6 +38,11 @@ void crm_log_write(crm_log_level level, const char *format, ...)
 void crm_log_write_fields(crm_log_level level, json_t *fields, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The same with the extra members already encoded, for the access line of every request:
+ * `members` is JSON object members without braces ("\"status\":200"), trusted to be valid. */
+void crm_log_write_members(crm_log_level level, const char *members, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #define CRM_LOG(level, ...)                                                                        \
     do {                                                                                           \
         if ((level) >= crm_log_threshold)                                                          \

@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 void crm_time_format(const struct timespec *when, char *buf)
 {
@@ -50,14 +51,34 @@ double crm_monotonic_seconds(void)
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
+/* Random bytes from the kernel, fetched 512 at a time per thread: a request id per request was
+ * a getrandom call per request. The bytes are as good; they only wait in memory a little. */
+static void random_take(uint8_t *out, size_t n)
+{
+    static _Thread_local uint8_t pool[512];
+    static _Thread_local size_t left;
+    if (left < n) {
+        randombytes_buf(pool, sizeof(pool)); /* libsodium: thread-safe, initialises itself */
+        left = sizeof(pool);
+    }
+    memcpy(out, pool + sizeof(pool) - left, n);
+    sodium_memzero(pool + sizeof(pool) - left, n); /* each byte is handed out once */
+    left -= n;
+}
+
 void crm_uuid_v4(char *buf)
 {
+    static const char hex[] = "0123456789abcdef";
     uint8_t b[16];
-    randombytes_buf(b, sizeof(b)); /* libsodium: thread-safe, initialises itself */
+    random_take(b, sizeof(b));
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(buf, CRM_UUID_LEN,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    char *out = buf;
+    for (size_t i = 0; i < sizeof(b); i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *out++ = '-';
+        *out++ = hex[b[i] >> 4];
+        *out++ = hex[b[i] & 15];
+    }
+    *out = '\0';
 }

@@ -83,11 +83,14 @@ cases_killed_mid_cascade() {
 
 # 20 creations race one deletion. The test only counts when it hit the window: some creations
 # were accepted (201) before the deletion and some refused (422) after it; otherwise it tries
-# again with the deletion launched at another point, and fails if it never hits.
+# again with the deletion launched at another point and the creations spread wider (a pause
+# of 4 to 24 ms between them), and fails if it never hits. Launched all at once, the creations
+# can all be past their customer check before a deletion (20-90 ms here) commits.
 creations_race_deletion() {
-    local attempt victim i answers delete_at
+    local attempt victim i answers delete_at pause
     for attempt in 1 2 3 4 5 6; do
         delete_at=$(((attempt * 7) % 17 + 2)) # 9, 16, 6, 13, 3, 10: the deletion's place
+        pause=0.0$(printf "%02d" $((attempt * 4)))
         victim=$(customer_with_cases 1)
         rm -f "$tmp"/race.*
         for i in $(seq 1 20); do
@@ -95,6 +98,7 @@ creations_race_deletion() {
                 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
                 --data-binary "{\"customer_id\":\"$victim\",\"title\":\"racer $i\"}" >"$tmp/race.$i" &
             ((i == delete_at)) && delete_customer "$victim" &
+            sleep "$pause"
         done
         wait
         answers=$(cat "$tmp"/race.* | sort | uniq -c | tr -s ' \n' ' ')

@@ -35,8 +35,20 @@ typedef struct buffer {
     int too_large;
 } buffer;
 
+/* libcurl's global state, made by the first client: only the executables that call other
+ * services pay for it (it initialises GnuTLS, libssh2 and with it OpenSSL: about 1.4 MB of
+ * libcrypto made resident). Clients are made at start, before serving, so no other thread uses
+ * libcurl yet, as curl_global_init requires; the state lives until the process exits. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_start(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 crm_client *crm_client_new(long connect_timeout_ms, long timeout_ms)
 {
+    pthread_once(&curl_once, curl_start);
     crm_client *client = calloc(1, sizeof(*client));
     if (!client)
         return NULL;

@@ -1,7 +1,9 @@
 /* Access-token verification (RS256 only, key chosen by kid) and the RSA key helpers behind the
  * keyring and JWK Set. libjwt is not used here: its jwt_decode re-parses the PEM key on every call
- * (about 285 us with OpenSSL 3, under a global lock), so the signature is checked with OpenSSL
- * against a key parsed once at load, and every other rule is ours too. */
+ * (about 285 us with OpenSSL 3, under a global lock), so the signature is checked against a key
+ * parsed once at load, and every other rule is ours too. The RSA work is GnuTLS's, not
+ * OpenSSL's: every executable already loads GnuTLS (libmicrohttpd, ulfius and libcurl link it),
+ * while initialising OpenSSL made about 1.8 MB of libcrypto resident in each process. */
 #include "crm/jwt.h"
 
 #include <ctype.h>
@@ -17,13 +19,8 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 
 /* Our tokens are well under 1 KiB; the bound keeps a hostile header from costing much. */
 #define MAX_TOKEN_LEN    8192
@@ -276,49 +273,37 @@ static crm_jwt_status check_claims(const json_t *claims, time_t now, crm_princip
 
 /* RS256 (RFC 7518 3.3): RSASSA-PKCS1-v1_5 with SHA-256, over the signing input "header.payload"
  * exactly as received; the caller has checked that `sig_b64` is strict base64url. The algorithm,
- * digest and padding are fixed here, never read from the token. Any failure, an allocation
- * failure included, is a bad signature: doubt never lets a token through.
+ * digest and padding are fixed here (GNUTLS_SIGN_RSA_SHA256 is PKCS#1 v1.5; PSS is another
+ * algorithm), never read from the token. Any failure, an allocation failure included, is a bad
+ * signature: doubt never lets a token through.
  *
- * Threads: the EVP_PKEY is shared by all of them and never modified, apart from the reference
- * count that OpenSSL 3 updates atomically while a context holds it. In OpenSSL 3 one EVP_PKEY may
- * verify in several threads at once as long as each uses its own EVP_MD_CTX, which is why the
- * context is made per call and never cached in the key. */
+ * Threads: the key is shared by all of them and only read while verifying. */
 static crm_jwt_status check_signature(const crm_jwt_key *key, const char *input, size_t input_len,
                                       const char *sig_b64, size_t sig_b64_len)
 {
-    EVP_MD_CTX *ctx = NULL;
-    EVP_PKEY_CTX *pctx = NULL;
     unsigned char *sig = NULL;
     crm_jwt_status status = CRM_JWT_BAD_SIGNATURE;
-    int mod_len = 0;
+    unsigned int bits = 0;
 
     /* A key filled in by hand, without the parsed key, verifies nothing. */
-    if (!key->pkey)
+    if (!key->pkey || input_len > UINT_MAX)
         goto fail;
-    mod_len = EVP_PKEY_get_size(key->pkey);
+    if (gnutls_pubkey_get_pk_algorithm(key->pkey, &bits) != GNUTLS_PK_RSA || bits == 0)
+        goto fail;
+    size_t mod_len = (bits + 7) / 8;
     /* An RSA signature is exactly as long as the modulus (RFC 8017 8.2.2), so a short or long
-     * one is refused before OpenSSL sees it. For strict base64url without padding, len * 3 / 4 is
+     * one is refused before GnuTLS sees it. For strict base64url without padding, len * 3 / 4 is
      * the exact decoded size. */
-    if (mod_len <= 0 || sig_b64_len * 3 / 4 != (size_t)mod_len)
+    if (sig_b64_len * 3 / 4 != mod_len)
         goto fail;
-    sig = malloc((size_t)mod_len);
-    if (!sig || b64url_decode(sig_b64, sig_b64_len, sig) != (size_t)mod_len)
+    sig = malloc(mod_len);
+    if (!sig || b64url_decode(sig_b64, sig_b64_len, sig) != mod_len)
         goto fail;
-
-    ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL, key->pkey) != 1)
-        goto fail;
-    /* PKCS#1 v1.5 is already the default for an RSA key; said explicitly so that nothing (a
-     * changed default, a configuration file) can turn RS256 into PSS. */
-    if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
-        goto fail;
-    if (EVP_DigestVerify(ctx, sig, (size_t)mod_len, (const unsigned char *)input, input_len) == 1)
+    const gnutls_datum_t data = {(unsigned char *)input, (unsigned int)input_len};
+    const gnutls_datum_t signature = {sig, (unsigned int)mod_len};
+    if (gnutls_pubkey_verify_data2(key->pkey, GNUTLS_SIGN_RSA_SHA256, 0, &data, &signature) >= 0)
         status = CRM_JWT_OK;
 fail:
-    /* A refused signature leaves OpenSSL's reasons on this thread's error queue. */
-    if (status != CRM_JWT_OK)
-        ERR_clear_error();
-    EVP_MD_CTX_free(ctx);
     free(sig);
     return status;
 }
@@ -548,83 +533,57 @@ const char *crm_jwt_status_text(crm_jwt_status status)
     return "unknown status";
 }
 
-/* Without it OpenSSL would prompt on the terminal for an encrypted private key. */
-static int no_password(char *buf, int size, int rwflag, void *user)
+/* Reads the PEM public key of the text, or else (when allowed) its private key's public half. */
+static gnutls_pubkey_t read_pem_key(const char *pem, size_t pem_len, bool allow_private)
 {
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)user;
-    return -1;
-}
+    gnutls_pubkey_t pubkey = NULL;
+    gnutls_privkey_t privkey = NULL;
 
-/* Reads the first PEM key of the text: a public key, or else (when allowed) a private one. */
-static EVP_PKEY *read_pem_key(const char *pem, size_t pem_len, bool allow_private)
-{
-    BIO *bio = NULL;
-    EVP_PKEY *pkey = NULL;
-
-    if (!pem || pem_len == 0 || pem_len > INT_MAX)
+    if (!pem || pem_len == 0 || pem_len > INT_MAX || gnutls_pubkey_init(&pubkey) < 0)
         return NULL;
-    bio = BIO_new_mem_buf(pem, (int)pem_len);
-    if (!bio)
-        goto fail;
-    pkey = PEM_read_bio_PUBKEY(bio, NULL, no_password, NULL);
-    if (pkey || !allow_private)
-        goto fail;
-    BIO_free(bio);
-    bio = BIO_new_mem_buf(pem, (int)pem_len);
-    if (!bio)
-        goto fail;
-    pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
-fail:
-    BIO_free(bio);
-    if (!pkey)
-        ERR_clear_error();
-    return pkey;
+    const gnutls_datum_t text = {(unsigned char *)pem, (unsigned int)pem_len};
+    if (gnutls_pubkey_import(pubkey, &text, GNUTLS_X509_FMT_PEM) >= 0)
+        return pubkey;
+    /* No password callback: an encrypted private key is refused, never prompted for. */
+    if (allow_private && gnutls_privkey_init(&privkey) >= 0 &&
+        gnutls_privkey_import_x509_raw(privkey, &text, GNUTLS_X509_FMT_PEM, NULL, 0) >= 0 &&
+        gnutls_pubkey_import_privkey(pubkey, privkey, 0, 0) >= 0) {
+        gnutls_privkey_deinit(privkey);
+        return pubkey;
+    }
+    if (privkey)
+        gnutls_privkey_deinit(privkey);
+    gnutls_pubkey_deinit(pubkey);
+    return NULL;
 }
 
-/* A JWK integer (RFC 7518 6.3.1): unsigned big-endian, no leading zero byte, base64url. */
-static char *bn_b64url(const BIGNUM *bn)
+/* The key's RSA size in bits, or 0 when it is not an RSA (PKCS#1 v1.5) key. */
+static unsigned int rsa_bits(gnutls_pubkey_t pubkey)
 {
-    unsigned char *bin = NULL;
-    char *out = NULL;
-    int n = BN_num_bytes(bn);
-
-    if (n <= 0)
-        return NULL;
-    bin = malloc((size_t)n);
-    if (!bin)
-        goto fail;
-    if (BN_bn2bin(bn, bin) != n)
-        goto fail;
-    out = b64url_encode(bin, (size_t)n);
-fail:
-    free(bin);
-    return out;
+    unsigned int bits = 0;
+    return gnutls_pubkey_get_pk_algorithm(pubkey, &bits) == GNUTLS_PK_RSA ? bits : 0;
 }
 
-/* Computes the JWK members n and e (when asked) and the RFC 7638 thumbprint of an RSA key. */
-static int rsa_jwk(const EVP_PKEY *pkey, char **n_out, char **e_out, char *kid, size_t kid_len)
+/* Computes the JWK members n and e (when asked) and the RFC 7638 thumbprint of an RSA key. The
+ * integers come without leading zero bytes (RFC 7518 6.3.1). */
+static int rsa_jwk(gnutls_pubkey_t pubkey, char **n_out, char **e_out, char *kid, size_t kid_len)
 {
-    BIGNUM *n = NULL;
-    BIGNUM *e = NULL;
+    gnutls_datum_t n = {NULL, 0}, e = {NULL, 0};
     char *n_b64 = NULL;
     char *e_b64 = NULL;
     char *json = NULL;
     char *digest_b64 = NULL;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
+    unsigned char digest[crypto_hash_sha256_BYTES];
     size_t json_len = 0;
     int rc = -1;
 
     if (kid_len < THUMBPRINT_LEN + 1)
         goto fail;
-    if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
-        EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+    if (gnutls_pubkey_export_rsa_raw2(pubkey, &n, &e, GNUTLS_EXPORT_FLAG_NO_LZ) < 0 ||
+        n.size == 0 || e.size == 0)
         goto fail;
-    n_b64 = bn_b64url(n);
-    e_b64 = bn_b64url(e);
+    n_b64 = b64url_encode(n.data, n.size);
+    e_b64 = b64url_encode(e.data, e.size);
     if (!n_b64 || !e_b64)
         goto fail;
 
@@ -634,9 +593,8 @@ static int rsa_jwk(const EVP_PKEY *pkey, char **n_out, char **e_out, char *kid, 
     if (!json)
         goto fail;
     snprintf(json, json_len, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", e_b64, n_b64);
-    if (EVP_Digest(json, strlen(json), digest, &digest_len, EVP_sha256(), NULL) != 1)
-        goto fail;
-    digest_b64 = b64url_encode(digest, digest_len);
+    crypto_hash_sha256(digest, (const unsigned char *)json, strlen(json));
+    digest_b64 = b64url_encode(digest, sizeof digest);
     if (!digest_b64 || strlen(digest_b64) != THUMBPRINT_LEN)
         goto fail;
     memcpy(kid, digest_b64, THUMBPRINT_LEN + 1);
@@ -655,31 +613,33 @@ fail:
     free(json);
     free(e_b64);
     free(n_b64);
-    BN_free(e);
-    BN_free(n);
+    gnutls_free(e.data);
+    gnutls_free(n.data);
     return rc;
 }
 
 int crm_jwt_thumbprint(const char *pem, size_t pem_len, char *kid, size_t kid_len)
 {
-    EVP_PKEY *pkey = NULL;
+    gnutls_pubkey_t pubkey = NULL;
     int rc = -1;
 
     if (!kid || kid_len < THUMBPRINT_LEN + 1)
         return -1;
     kid[0] = '\0';
-    pkey = read_pem_key(pem, pem_len, true);
-    if (!pkey || !EVP_PKEY_is_a(pkey, "RSA"))
+    pubkey = read_pem_key(pem, pem_len, true);
+    if (!pubkey || rsa_bits(pubkey) == 0)
         goto fail;
-    rc = rsa_jwk(pkey, NULL, NULL, kid, kid_len);
+    rc = rsa_jwk(pubkey, NULL, NULL, kid, kid_len);
 fail:
-    EVP_PKEY_free(pkey);
+    if (pubkey)
+        gnutls_pubkey_deinit(pubkey);
     return rc;
 }
 
 static void key_clean(crm_jwt_key *key)
 {
-    EVP_PKEY_free(key->pkey);
+    if (key->pkey)
+        gnutls_pubkey_deinit(key->pkey);
     free(key->pem);
     free(key->n_b64url);
     free(key->e_b64url);
@@ -689,12 +649,11 @@ static void key_clean(crm_jwt_key *key)
 int crm_jwt_keyring_add_pem(crm_jwt_keyring *ring, const char *pem, size_t pem_len, char *err,
                             size_t err_len)
 {
-    EVP_PKEY *pkey = NULL;
-    BIO *out = NULL;
+    gnutls_pubkey_t pubkey = NULL;
+    gnutls_datum_t encoded = {NULL, 0};
     crm_jwt_key *grown = NULL;
-    char *data = NULL;
     crm_jwt_key key = {0};
-    long data_len = 0;
+    unsigned int bits = 0;
     int rc = -1;
 
     if (!ring || !pem) {
@@ -707,21 +666,20 @@ int crm_jwt_keyring_add_pem(crm_jwt_keyring *ring, const char *pem, size_t pem_l
         set_err(err, err_len, "holds a private key; verifiers take PEM public keys only");
         return -1;
     }
-    pkey = read_pem_key(pem, pem_len, false);
-    if (!pkey) {
+    pubkey = read_pem_key(pem, pem_len, false);
+    if (!pubkey) {
         set_err(err, err_len, "not a PEM public key");
         goto fail;
     }
-    if (!EVP_PKEY_is_a(pkey, "RSA")) {
+    if (gnutls_pubkey_get_pk_algorithm(pubkey, &bits) != GNUTLS_PK_RSA) {
         set_err(err, err_len, "not an RSA key (tokens are signed with RS256)");
         goto fail;
     }
-    if (EVP_PKEY_get_bits(pkey) < MIN_RSA_BITS) {
-        set_err(err, err_len, "RSA key of %d bits, at least %d needed", EVP_PKEY_get_bits(pkey),
-                MIN_RSA_BITS);
+    if (bits < MIN_RSA_BITS) {
+        set_err(err, err_len, "RSA key of %u bits, at least %d needed", bits, MIN_RSA_BITS);
         goto fail;
     }
-    if (rsa_jwk(pkey, &key.n_b64url, &key.e_b64url, key.kid, sizeof key.kid) != 0) {
+    if (rsa_jwk(pubkey, &key.n_b64url, &key.e_b64url, key.kid, sizeof key.kid) != 0) {
         set_err(err, err_len, "cannot compute the key's thumbprint");
         goto fail;
     }
@@ -734,19 +692,17 @@ int crm_jwt_keyring_add_pem(crm_jwt_keyring *ring, const char *pem, size_t pem_l
 
     /* The PEM is kept re-encoded from the parsed key, so that it too is exactly the key that the
      * kid names, whatever else the input text held. */
-    out = BIO_new(BIO_s_mem());
-    if (!out || PEM_write_bio_PUBKEY(out, pkey) != 1) {
+    if (gnutls_pubkey_export2(pubkey, GNUTLS_X509_FMT_PEM, &encoded) < 0 || encoded.size == 0) {
         set_err(err, err_len, "cannot encode the key");
         goto fail;
     }
-    data_len = BIO_get_mem_data(out, &data);
-    if (data_len <= 0 || !(key.pem = malloc((size_t)data_len + 1))) {
+    if (!(key.pem = malloc((size_t)encoded.size + 1))) {
         set_err(err, err_len, "out of memory");
         goto fail;
     }
-    memcpy(key.pem, data, (size_t)data_len);
-    key.pem[data_len] = '\0';
-    key.pem_len = (size_t)data_len;
+    memcpy(key.pem, encoded.data, encoded.size);
+    key.pem[encoded.size] = '\0';
+    key.pem_len = encoded.size;
 
     grown = realloc(ring->keys, (ring->count + 1) * sizeof *grown);
     if (!grown) {
@@ -754,19 +710,18 @@ int crm_jwt_keyring_add_pem(crm_jwt_keyring *ring, const char *pem, size_t pem_l
         goto fail;
     }
     ring->keys = grown;
-    /* Verification uses this very EVP_PKEY, the one the kid was computed from; it is parsed
-     * here once instead of on every verify. */
-    key.pkey = pkey;
-    pkey = NULL;
+    /* Verification uses this very key, the one the kid was computed from; it is parsed here
+     * once instead of on every verify. */
+    key.pkey = pubkey;
+    pubkey = NULL;
     ring->keys[ring->count++] = key; /* the ring owns the strings and the key now */
     memset(&key, 0, sizeof key);
     rc = 0;
 fail:
     key_clean(&key);
-    BIO_free(out);
-    EVP_PKEY_free(pkey);
-    if (rc != 0)
-        ERR_clear_error();
+    gnutls_free(encoded.data);
+    if (pubkey)
+        gnutls_pubkey_deinit(pubkey);
     return rc;
 }
 

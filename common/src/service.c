@@ -4,7 +4,6 @@
 #include "crm/log.h"
 #include "crm/shutdown.h"
 
-#include <curl/curl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -95,7 +94,6 @@ int crm_service_main(const crm_service_spec *spec)
     int status = 1;
     int started = 0;
 
-    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
     if (crm_service_open(&service, spec) != 0)
         goto done;
     started = 1; /* stop runs after a failed start too, to release what start made */
@@ -106,6 +104,5 @@ done:
     if (started && spec->stop)
         spec->stop(&service);
     crm_service_clean(&service);
-    curl_global_cleanup();
     return status;
 }

@@ -2,7 +2,8 @@
  * refused, and the readiness probes. */
 #include "upstreams.h"
 
-#include <curl/curl.h>
+#include "wire.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,37 +151,25 @@ void upstream_instance_mark_down(upstream_instance *instance, long long now_ms)
     atomic_store(&instance->unhealthy_until, now_ms + UPSTREAM_COOLDOWN_MS);
 }
 
-static size_t discard_body(char *data, size_t size, size_t count, void *context)
+/* GET /healthz on a connection of its own, 500 ms for the whole exchange. */
+static int instance_ready(const upstream_instance *instance)
 {
-    (void)data;
-    (void)context;
-    return size * count;
-}
-
-static int instance_ready(const char *base_url)
-{
-    char url[512];
-    long status = 0;
-    CURL *curl = curl_easy_init();
-    if (!curl)
+    wire_answer answer;
+    const wire_request request = {.method = "GET", .target = "/healthz", .replayable = 1};
+    if (wire_answer_init(&answer, 65536) != 0)
         return 0;
-    snprintf(url, sizeof(url), "%s/healthz", base_url);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 500L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROXY, ""); /* never an http_proxy from the environment */
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(curl);
-    return status == 200;
+    wire_outcome outcome =
+        wire_exchange(NULL, instance, &request, upstream_now_ms() + 500, 500, &answer);
+    int ready = outcome == WIRE_ANSWERED && answer.status == 200;
+    wire_answer_clean(&answer);
+    return ready;
 }
 
 int upstream_group_ready(void *context)
 {
     upstream_group *group = context;
     for (size_t i = 0; i < group->count; i++) {
-        if (instance_ready(group->instances[i].url))
+        if (instance_ready(&group->instances[i]))
             return 1;
     }
     return 0;

@@ -65,6 +65,8 @@ void wire_pool_free(wire_pool *pool)
 static int connection_take(wire_pool *pool, const upstream_instance *instance)
 {
     int expired[16];
+    if (!pool)
+        return -1;
     for (;;) {
         long long now = upstream_now_ms();
         int fd = -1;
@@ -100,6 +102,10 @@ static int connection_take(wire_pool *pool, const upstream_instance *instance)
 
 static void connection_give(wire_pool *pool, const upstream_instance *instance, int fd)
 {
+    if (!pool) {
+        close(fd);
+        return;
+    }
     pthread_mutex_lock(&pool->lock);
     if (pool->count < pool->max_idle) {
         pool->idle[pool->count++] = (idle_connection){fd, instance, upstream_now_ms()};

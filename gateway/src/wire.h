@@ -62,7 +62,8 @@ void wire_answer_clean(wire_answer *answer);
 
 /* One request to `instance`, answered into `answer` unless the outcome says otherwise. The whole
  * exchange ends by `deadline_ms` (upstream_now_ms's clock); a new connection gets at most
- * `connect_timeout_ms` of it. Thread-safe. */
+ * `connect_timeout_ms` of it. With `pool` NULL the connection is new and closed afterwards.
+ * Thread-safe. */
 wire_outcome wire_exchange(wire_pool *pool, const upstream_instance *instance,
                            const wire_request *request, long long deadline_ms,
                            long connect_timeout_ms, wire_answer *answer);

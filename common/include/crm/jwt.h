@@ -29,8 +29,8 @@ typedef struct crm_jwt_key {
     size_t pem_len;
     char *n_b64url; /* modulus, base64url, owned (for the JWK Set) */
     char *e_b64url; /* exponent, base64url, owned */
-    void *pkey;     /* EVP_PKEY *, parsed once at load, owned; opaque so that users of this
-                     * header need no OpenSSL headers */
+    void *pkey;     /* gnutls_pubkey_t, parsed once at load, owned; opaque so that users of
+                     * this header need no GnuTLS headers */
 } crm_jwt_key;
 
 /* The set of accepted public keys. Immutable after loading, so safe to share between threads

@@ -31,16 +31,21 @@ long long crm_time_now_ms(void)
     return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-json_t *crm_time_json(long long milliseconds)
+void crm_time_format_ms(long long milliseconds, char *buf)
 {
-    char text[CRM_RFC3339_LEN];
     long long seconds = milliseconds / 1000, rest = milliseconds % 1000;
     if (rest < 0) { /* times before 1970 */
         rest += 1000;
         seconds--;
     }
     struct timespec when = {.tv_sec = (time_t)seconds, .tv_nsec = (long)rest * 1000000L};
-    crm_time_format(&when, text);
+    crm_time_format(&when, buf);
+}
+
+json_t *crm_time_json(long long milliseconds)
+{
+    char text[CRM_RFC3339_LEN];
+    crm_time_format_ms(milliseconds, text);
     return json_string(text);
 }
 

@@ -11,6 +11,9 @@
 /* Formats `when` as RFC 3339 UTC with milliseconds into buf (CRM_RFC3339_LEN bytes). */
 void crm_time_format(const struct timespec *when, char *buf);
 
+/* `milliseconds` since the epoch formatted as crm_time_format does. */
+void crm_time_format_ms(long long milliseconds, char *buf);
+
 /* The current wall-clock time formatted as crm_time_format does. */
 void crm_time_now(char *buf);
 

@@ -300,22 +300,38 @@ static void dispatch(crm_http_server *server, const struct _u_request *request,
 
 /* ---- JSON in and out ---- */
 
+/* The answer when a body could not be made: a fixed problem, made without allocating. */
+static int send_internal_error(struct _u_response *response)
+{
+    static const char fallback[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal "
+                                   "error\",\"status\":500}";
+    response->status = 500;
+    ulfius_set_binary_body_response(response, 500, fallback, sizeof(fallback) - 1);
+    u_map_put(response->map_header, "Content-Type", "application/problem+json");
+    return U_CALLBACK_COMPLETE;
+}
+
 int crm_http_send_json_typed(struct _u_response *response, unsigned int status, json_t *body,
                              const char *content_type)
 {
     char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!text)
+        return send_internal_error(response);
     response->status = status;
-    if (!text) {
-        static const char fallback[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal "
-                                       "error\",\"status\":500}";
-        response->status = 500;
-        ulfius_set_binary_body_response(response, 500, fallback, sizeof(fallback) - 1);
-        u_map_put(response->map_header, "Content-Type", "application/problem+json");
-        return U_CALLBACK_COMPLETE;
-    }
     ulfius_set_binary_body_response(response, status, text, strlen(text));
     u_map_put(response->map_header, "Content-Type", content_type);
     free(text);
+    return U_CALLBACK_COMPLETE;
+}
+
+int crm_http_send_json_text(struct _u_response *response, unsigned int status,
+                            const crm_json_text *body)
+{
+    if (body->failed)
+        return send_internal_error(response);
+    response->status = status;
+    ulfius_set_binary_body_response(response, status, body->text, body->len);
+    u_map_put(response->map_header, "Content-Type", "application/json");
     return U_CALLBACK_COMPLETE;
 }
 
@@ -427,20 +443,47 @@ size_t crm_list_shown(const crm_list_params *list, size_t fetched)
     return fetched > (size_t)list->limit ? (size_t)list->limit : fetched;
 }
 
+/* The next page's cursor, or NULL when this page is the last; takes `last_value`. */
+static char *next_cursor(const crm_list_params *list, size_t fetched, json_t *last_value,
+                         const char *last_id)
+{
+    char *cursor = NULL;
+    if (fetched > crm_list_shown(list, fetched) && last_value && last_id)
+        cursor = crm_cursor_encode(list, last_value, last_id);
+    json_decref(last_value);
+    return cursor;
+}
+
 int crm_http_send_page(struct _u_response *response, const crm_list_params *list, json_t *data,
                        size_t fetched, json_t *last_value, const char *last_id)
 {
-    json_t *next = json_null();
-    if (fetched > crm_list_shown(list, fetched) && last_value && last_id) {
-        char *cursor = crm_cursor_encode(list, last_value, last_id);
-        if (cursor)
-            next = json_string(cursor);
-        free(cursor);
-    }
-    json_decref(last_value);
-    json_t *body = json_pack("{s:o, s:o}", "data", data, "next_cursor", next);
+    char *cursor = next_cursor(list, fetched, last_value, last_id);
+    json_t *body = json_pack("{s:o, s:o}", "data", data, "next_cursor",
+                             cursor ? json_string(cursor) : json_null());
+    free(cursor);
     crm_http_send_json(response, 200, body);
     json_decref(body);
+    return U_CALLBACK_COMPLETE;
+}
+
+int crm_http_send_page_text(struct _u_response *response, const crm_list_params *list,
+                            const crm_json_text *data, size_t fetched, json_t *last_value,
+                            const char *last_id)
+{
+    char *cursor = next_cursor(list, fetched, last_value, last_id);
+    crm_json_text body;
+    crm_json_text_init(&body, data->len + 128);
+    crm_json_text_lit(&body, "{\"data\":");
+    if (data->failed)
+        body.failed = 1;
+    else
+        crm_json_text_raw(&body, data->text, data->len);
+    crm_json_text_lit(&body, ",\"next_cursor\":");
+    crm_json_text_string(&body, cursor);
+    crm_json_text_lit(&body, "}");
+    free(cursor);
+    crm_http_send_json_text(response, 200, &body);
+    crm_json_text_clean(&body);
     return U_CALLBACK_COMPLETE;
 }
 

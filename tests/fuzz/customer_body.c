@@ -19,10 +19,16 @@ static void check_customer(const customer *c)
     for (size_t i = 0; customer_statuses[i]; i++)
         known |= strcmp(c->status, customer_statuses[i]) == 0;
     FUZZ_CHECK(known);
+    /* The event's tree and the answer's writer give the same bytes. */
     json_t *rendered = customer_to_json(c);
     FUZZ_CHECK(rendered != NULL);
-    char *text = json_dumps(rendered, JSON_COMPACT);
+    char *text = json_dumps(rendered, JSON_COMPACT | JSON_PRESERVE_ORDER);
     FUZZ_CHECK(text != NULL);
+    crm_json_text written;
+    crm_json_text_init(&written, 0);
+    customer_json_write(&written, c);
+    FUZZ_CHECK(!written.failed && strcmp(written.text, text) == 0);
+    crm_json_text_clean(&written);
     free(text);
     json_decref(rendered);
 }

@@ -5,6 +5,7 @@
 #define CRM_HTTP_H
 
 #include "crm/config.h"
+#include "crm/json_text.h"
 #include "crm/jwt.h"
 #include "crm/query.h"
 
@@ -109,12 +110,22 @@ int crm_http_send_json(struct _u_response *response, unsigned int status, json_t
 int crm_http_send_json_typed(struct _u_response *response, unsigned int status, json_t *body,
                              const char *content_type);
 
+/* Answers `status` with JSON already written (json_text.h) as application/json; a text that
+ * ran out of memory answers 500. Returns U_CALLBACK_COMPLETE. */
+int crm_http_send_json_text(struct _u_response *response, unsigned int status,
+                            const crm_json_text *body);
+
 /* Answers 200 with a list page {data, next_cursor}. The store fetched `fetched` rows for a page
  * of list->limit (one more means a next page exists); `data` (stolen) holds the rows shown;
  * `last_value` (stolen; may be NULL when nothing is shown) and `last_id` are the sort value and
  * id of the last row shown, from which the next cursor is made. Returns U_CALLBACK_COMPLETE. */
 int crm_http_send_page(struct _u_response *response, const crm_list_params *list, json_t *data,
                        size_t fetched, json_t *last_value, const char *last_id);
+
+/* The same with the rows already written: `data` holds the JSON array of the rows shown. */
+int crm_http_send_page_text(struct _u_response *response, const crm_list_params *list,
+                            const crm_json_text *data, size_t fetched, json_t *last_value,
+                            const char *last_id);
 
 /* The number of fetched rows a page shows: at most list->limit. */
 size_t crm_list_shown(const crm_list_params *list, size_t fetched);

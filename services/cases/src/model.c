@@ -225,26 +225,48 @@ int case_patch_apply(support_case *c, const case_patch *patch, long long now)
     return changed;
 }
 
-static json_t *time_or_null(long long milliseconds)
+static void time_or_null(crm_json_text *out, long long milliseconds)
 {
-    return milliseconds ? crm_time_json(milliseconds) : json_null();
+    if (milliseconds)
+        crm_json_text_time(out, milliseconds);
+    else
+        crm_json_text_lit(out, "null");
 }
 
-static json_t *text_or_null(const char *text)
+static void text_or_null(crm_json_text *out, const char *text)
 {
-    return text && text[0] ? json_string(text) : json_null();
+    crm_json_text_string(out, text && text[0] ? text : NULL);
 }
 
-json_t *case_to_json(const support_case *c)
+void case_json_write(crm_json_text *out, const support_case *c)
 {
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "id",
-                     c->id, "customer_id", c->customer_id, "title", c->title ? c->title : "",
-                     "description", c->description ? json_string(c->description) : json_null(),
-                     "assigned_to", text_or_null(c->assigned_to), "priority", c->priority, "status",
-                     c->status, "created_by", text_or_null(c->created_by), "created_at",
-                     crm_time_json(c->created_at), "updated_at", crm_time_json(c->updated_at),
-                     "resolved_at", time_or_null(c->resolved_at), "closed_at",
-                     time_or_null(c->closed_at), "version", (json_int_t)c->version);
+    crm_json_text_lit(out, "{\"id\":");
+    crm_json_text_string(out, c->id);
+    crm_json_text_lit(out, ",\"customer_id\":");
+    crm_json_text_string(out, c->customer_id);
+    crm_json_text_lit(out, ",\"title\":");
+    crm_json_text_string(out, c->title ? c->title : "");
+    crm_json_text_lit(out, ",\"description\":");
+    crm_json_text_string(out, c->description);
+    crm_json_text_lit(out, ",\"assigned_to\":");
+    text_or_null(out, c->assigned_to);
+    crm_json_text_lit(out, ",\"priority\":");
+    crm_json_text_string(out, c->priority);
+    crm_json_text_lit(out, ",\"status\":");
+    crm_json_text_string(out, c->status);
+    crm_json_text_lit(out, ",\"created_by\":");
+    text_or_null(out, c->created_by);
+    crm_json_text_lit(out, ",\"created_at\":");
+    crm_json_text_time(out, c->created_at);
+    crm_json_text_lit(out, ",\"updated_at\":");
+    crm_json_text_time(out, c->updated_at);
+    crm_json_text_lit(out, ",\"resolved_at\":");
+    time_or_null(out, c->resolved_at);
+    crm_json_text_lit(out, ",\"closed_at\":");
+    time_or_null(out, c->closed_at);
+    crm_json_text_lit(out, ",\"version\":");
+    crm_json_text_int(out, c->version);
+    crm_json_text_lit(out, "}");
 }
 
 /* ---- lists ---- */

@@ -4,6 +4,7 @@
 #ifndef CASES_MODEL_H
 #define CASES_MODEL_H
 
+#include "crm/json_text.h"
 #include "crm/query.h"
 
 #include <jansson.h>
@@ -72,8 +73,8 @@ size_t case_patch_read(const json_t *body, case_patch *patch, json_t *errors);
  * something changed, else 0; bumps neither version nor updated_at. */
 int case_patch_apply(support_case *c, const case_patch *patch, long long now);
 
-/* The public JSON form: every field, null when unset. A new reference, or NULL. */
-json_t *case_to_json(const support_case *c);
+/* The public JSON form, written into `out`: every field, null when unset. */
+void case_json_write(crm_json_text *out, const support_case *c);
 
 /* Filters of GET /api/cases (and /api/customers/:id/cases). */
 typedef struct case_filters {

@@ -26,10 +26,12 @@ static crm_client *client;
 
 static int reply_case(struct _u_response *response, unsigned int status, const support_case *c)
 {
-    json_t *body = case_to_json(c);
+    crm_json_text body;
+    crm_json_text_init(&body, 768);
+    case_json_write(&body, c);
     crm_http_set_etag(response, c->version);
-    crm_http_send_json(response, status, body);
-    json_decref(body);
+    crm_http_send_json_text(response, status, &body);
+    crm_json_text_clean(&body);
     return U_CALLBACK_COMPLETE;
 }
 
@@ -109,13 +111,20 @@ static int reply_list(const struct _u_request *request, struct _u_response *resp
         crm_problem_send_store(response, status);
         goto done;
     }
-    json_t *data = json_array();
+    crm_json_text data;
     size_t shown = crm_list_shown(&list, count);
-    for (size_t i = 0; i < shown; i++)
-        json_array_append_new(data, case_to_json(&rows[i]));
-    crm_http_send_page(response, &list, data, count,
-                       shown ? case_sort_value(&rows[shown - 1], list.sort_field) : NULL,
-                       shown ? rows[shown - 1].id : NULL);
+    crm_json_text_init(&data, 768 * (shown + 1));
+    crm_json_text_lit(&data, "[");
+    for (size_t i = 0; i < shown; i++) {
+        if (i > 0)
+            crm_json_text_lit(&data, ",");
+        case_json_write(&data, &rows[i]);
+    }
+    crm_json_text_lit(&data, "]");
+    crm_http_send_page_text(response, &list, &data, count,
+                            shown ? case_sort_value(&rows[shown - 1], list.sort_field) : NULL,
+                            shown ? rows[shown - 1].id : NULL);
+    crm_json_text_clean(&data);
 done:
     for (size_t i = 0; i < count; i++)
         support_case_clean(&rows[i]);

@@ -289,7 +289,15 @@ START_TEST(test_json_every_field)
     c.created_at = c.updated_at = 1764151200000LL;
     c.closed_at = 1764151200123LL;
     c.version = 3;
-    json_t *j = case_to_json(&c);
+    c.description = strdup("line 1\nline \"2\" \u00e9");
+    crm_json_text text;
+    crm_json_text_init(&text, 8);
+    case_json_write(&text, &c);
+    ck_assert_int_eq(text.failed, 0);
+    json_error_t error;
+    json_t *j = json_loads(text.text, 0, &error);
+    ck_assert_msg(j != NULL, "not JSON: %s (%s)", text.text, error.text);
+    crm_json_text_clean(&text);
     static const char *const fields[] = {"id",          "customer_id", "title",       "description",
                                          "assigned_to", "priority",    "status",      "created_by",
                                          "created_at",  "updated_at",  "resolved_at", "closed_at",
@@ -297,7 +305,7 @@ START_TEST(test_json_every_field)
     for (int i = 0; fields[i]; i++)
         ck_assert_msg(json_object_get(j, fields[i]) != NULL, "missing %s", fields[i]);
     ck_assert_int_eq(json_object_size(j), 13);
-    ck_assert(json_is_null(json_object_get(j, "description")));
+    ck_assert_str_eq(json_string_value(json_object_get(j, "description")), "line 1\nline \"2\" é");
     ck_assert(json_is_null(json_object_get(j, "assigned_to")));
     ck_assert(json_is_null(json_object_get(j, "resolved_at")));
     ck_assert_str_eq(json_string_value(json_object_get(j, "closed_at")),

@@ -285,6 +285,35 @@ json_t *customer_to_json(const customer *c)
                      "version", (json_int_t)c->version);
 }
 
+void customer_json_write(crm_json_text *out, const customer *c)
+{
+    crm_json_text_lit(out, "{\"id\":");
+    crm_json_text_string(out, c->id);
+    crm_json_text_lit(out, ",\"name\":");
+    crm_json_text_string(out, c->name);
+    crm_json_text_lit(out, ",\"contact_info\":{\"email\":");
+    crm_json_text_string(out, c->email);
+    crm_json_text_lit(out, ",\"phone\":");
+    crm_json_text_string(out, c->phone);
+    crm_json_text_lit(out, ",\"address\":");
+    crm_json_text_string(out, c->address);
+    crm_json_text_lit(out, "},\"status\":");
+    crm_json_text_string(out, c->status);
+    crm_json_text_lit(out, ",\"tags\":[");
+    for (size_t i = 0; i < c->tag_count; i++) {
+        if (i > 0)
+            crm_json_text_lit(out, ",");
+        crm_json_text_string(out, c->tags[i]);
+    }
+    crm_json_text_lit(out, "],\"created_at\":");
+    crm_json_text_time(out, c->created_at);
+    crm_json_text_lit(out, ",\"updated_at\":");
+    crm_json_text_time(out, c->updated_at);
+    crm_json_text_lit(out, ",\"version\":");
+    crm_json_text_int(out, c->version);
+    crm_json_text_lit(out, "}");
+}
+
 /* ---- list filters ---- */
 
 const char *const customer_list_params[] = {

@@ -3,6 +3,7 @@
 #ifndef CUSTOMERS_MODEL_H
 #define CUSTOMERS_MODEL_H
 
+#include "crm/json_text.h"
 #include "crm/query.h"
 
 #include <jansson.h>
@@ -59,6 +60,10 @@ int customer_patch_apply(customer *c, const customer_patch *patch);
 
 /* The public JSON form: every field present, null for unset. A new reference, or NULL. */
 json_t *customer_to_json(const customer *c);
+
+/* The same JSON, byte for byte, written straight into `out` (the answers of reads and lists,
+ * without a jansson tree; customer_to_json stays for the events). */
+void customer_json_write(crm_json_text *out, const customer *c);
 
 /* Filters of GET /api/customers, read from a parsed query string. */
 typedef struct customer_filters {

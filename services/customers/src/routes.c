@@ -19,10 +19,12 @@ static crm_service *service; /* set once by customers_routes_add, read-only afte
 
 static int reply_customer(struct _u_response *response, unsigned int status, const customer *c)
 {
-    json_t *body = customer_to_json(c);
+    crm_json_text body;
+    crm_json_text_init(&body, 512);
+    customer_json_write(&body, c);
     crm_http_set_etag(response, c->version);
-    crm_http_send_json(response, status, body);
-    json_decref(body);
+    crm_http_send_json_text(response, status, &body);
+    crm_json_text_clean(&body);
     return U_CALLBACK_COMPLETE;
 }
 
@@ -222,13 +224,20 @@ static int handle_list(const struct _u_request *request, struct _u_response *res
         crm_problem_send_store(response, status);
         goto done;
     }
-    json_t *data = json_array();
+    crm_json_text data;
     size_t shown = crm_list_shown(&list, count);
-    for (size_t i = 0; i < shown; i++)
-        json_array_append_new(data, customer_to_json(&rows[i]));
-    crm_http_send_page(response, &list, data, count,
-                       shown ? sort_value(&rows[shown - 1], list.sort_field) : NULL,
-                       shown ? rows[shown - 1].id : NULL);
+    crm_json_text_init(&data, 512 * (shown + 1));
+    crm_json_text_lit(&data, "[");
+    for (size_t i = 0; i < shown; i++) {
+        if (i > 0)
+            crm_json_text_lit(&data, ",");
+        customer_json_write(&data, &rows[i]);
+    }
+    crm_json_text_lit(&data, "]");
+    crm_http_send_page_text(response, &list, &data, count,
+                            shown ? sort_value(&rows[shown - 1], list.sort_field) : NULL,
+                            shown ? rows[shown - 1].id : NULL);
+    crm_json_text_clean(&data);
 done:
     for (size_t i = 0; i < count; i++)
         customer_clean(&rows[i]);

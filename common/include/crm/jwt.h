@@ -84,8 +84,8 @@ crm_jwt_status crm_jwt_verify(const crm_jwt_keyring *ring, const char *token, ti
                               crm_principal *principal);
 
 /* A bounded cache of verified tokens, so that a client sending the same token again costs a
- * SHA-256 instead of an RSA verification and two JSON parses. Entries are keyed by the SHA-256
- * of the whole token and hold what verification found; only tokens that verified are stored.
+ * BLAKE2b-256 hash instead of an RSA verification and two JSON parses. Entries are keyed by the
+ * hash of the whole token and hold what verification found; only tokens that verified are stored.
  * A hit answers exactly as crm_jwt_verify would at `now`: expired once exp (plus the leeway) is
  * past, and never when the key that verified the token is no longer in the keyring it is asked
  * with (key rotation). Collisions in the table simply replace the older entry. Thread-safe. */

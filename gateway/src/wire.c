@@ -24,12 +24,33 @@ typedef struct idle_connection {
     long long since_ms;
 } idle_connection;
 
+#define WIRE_MAX_ADDRESSES 4
+#define WIRE_NAMES         (3 * UPSTREAM_MAX_INSTANCES)
+
+/* An instance's addresses as last resolved: a new connection does not wait on DNS unless they
+ * are older than WIRE_RESOLVE_TTL_MS, and a failed lookup falls back on them. */
+typedef struct resolved_name {
+    const upstream_instance *instance;
+    struct sockaddr_storage addresses[WIRE_MAX_ADDRESSES];
+    socklen_t lengths[WIRE_MAX_ADDRESSES];
+    size_t count;
+    long long at_ms;
+} resolved_name;
+
+typedef struct address_list {
+    struct sockaddr_storage addresses[WIRE_MAX_ADDRESSES];
+    socklen_t lengths[WIRE_MAX_ADDRESSES];
+    size_t count;
+} address_list;
+
 struct wire_pool {
     long idle_ms;
     size_t max_idle;
     pthread_mutex_t lock;
     idle_connection *idle; /* the most recently given back last */
     size_t count;
+    resolved_name names[WIRE_NAMES]; /* under lock */
+    size_t name_count;
 };
 
 wire_pool *wire_pool_new(long idle_ms, size_t max_idle)
@@ -140,9 +161,9 @@ static int wait_for(int fd, short events, long long deadline_ms)
     }
 }
 
-/* A new non-blocking connection to one of the instance's addresses, or -1 with `error` set. */
-static int connection_open(const upstream_instance *instance, long long deadline_ms, char *error,
-                           size_t error_len)
+/* Resolves the instance's name now (getaddrinfo: may wait on DNS). 0, or -1 with `error`. */
+static int resolve(const upstream_instance *instance, address_list *out, char *error,
+                   size_t error_len)
 {
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
@@ -152,10 +173,86 @@ static int connection_open(const upstream_instance *instance, long long deadline
         snprintf(error, error_len, "cannot resolve %s: %s", instance->host, gai_strerror(rc));
         return -1;
     }
+    out->count = 0;
+    for (struct addrinfo *a = addresses; a && out->count < WIRE_MAX_ADDRESSES; a = a->ai_next) {
+        if (a->ai_addrlen > sizeof(out->addresses[0]))
+            continue;
+        memcpy(&out->addresses[out->count], a->ai_addr, a->ai_addrlen);
+        out->lengths[out->count++] = a->ai_addrlen;
+    }
+    freeaddrinfo(addresses);
+    if (out->count == 0) {
+        snprintf(error, error_len, "no address for %s", instance->host);
+        return -1;
+    }
+    return 0;
+}
+
+/* The pool's entry for `instance`, made when missing (NULL when the table is full); under lock. */
+static resolved_name *name_slot(wire_pool *pool, const upstream_instance *instance)
+{
+    for (size_t i = 0; i < pool->name_count; i++) {
+        if (pool->names[i].instance == instance)
+            return &pool->names[i];
+    }
+    if (pool->name_count == WIRE_NAMES)
+        return NULL;
+    resolved_name *slot = &pool->names[pool->name_count++];
+    memset(slot, 0, sizeof(*slot));
+    slot->instance = instance;
+    return slot;
+}
+
+/* The instance's addresses: the pool's copy while it is fresh, else resolved again (outside the
+ * lock) and kept; when that fails, the last ones known, if any. */
+static int addresses_of(wire_pool *pool, const upstream_instance *instance, address_list *out,
+                        char *error, size_t error_len)
+{
+    long long now = upstream_now_ms();
+    int fresh = 0;
+    out->count = 0;
+    if (pool) {
+        pthread_mutex_lock(&pool->lock);
+        resolved_name *slot = name_slot(pool, instance);
+        if (slot && slot->count > 0) {
+            memcpy(out->addresses, slot->addresses, sizeof(out->addresses));
+            memcpy(out->lengths, slot->lengths, sizeof(out->lengths));
+            out->count = slot->count;
+            fresh = now - slot->at_ms < WIRE_RESOLVE_TTL_MS;
+        }
+        pthread_mutex_unlock(&pool->lock);
+    }
+    if (fresh)
+        return 0;
+    address_list resolved;
+    if (resolve(instance, &resolved, error, error_len) != 0)
+        return out->count > 0 ? 0 : -1; /* DNS down: the last addresses known still serve */
+    *out = resolved;
+    if (pool) {
+        pthread_mutex_lock(&pool->lock);
+        resolved_name *slot = name_slot(pool, instance);
+        if (slot) {
+            memcpy(slot->addresses, resolved.addresses, sizeof(slot->addresses));
+            memcpy(slot->lengths, resolved.lengths, sizeof(slot->lengths));
+            slot->count = resolved.count;
+            slot->at_ms = now;
+        }
+        pthread_mutex_unlock(&pool->lock);
+    }
+    return 0;
+}
+
+/* A new non-blocking connection to one of the instance's addresses, or -1 with `error` set. */
+static int connection_open(wire_pool *pool, const upstream_instance *instance,
+                           long long deadline_ms, char *error, size_t error_len)
+{
+    address_list list;
+    if (addresses_of(pool, instance, &list, error, error_len) != 0)
+        return -1;
     int fd = -1;
-    snprintf(error, error_len, "no address for %s", instance->host);
-    for (struct addrinfo *a = addresses; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    for (size_t i = 0; i < list.count && fd < 0; i++) {
+        const struct sockaddr *address = (const struct sockaddr *)&list.addresses[i];
+        fd = socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             snprintf(error, error_len, "socket: %s", strerror(errno));
             continue;
@@ -163,7 +260,7 @@ static int connection_open(const upstream_instance *instance, long long deadline
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
         int ready = 1, failure = 0;
-        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+        if (connect(fd, address, list.lengths[i]) != 0) {
             failure = errno;
             if (failure == EINPROGRESS) {
                 socklen_t len = sizeof(failure);
@@ -183,7 +280,6 @@ static int connection_open(const upstream_instance *instance, long long deadline
         close(fd);
         fd = -1;
     }
-    freeaddrinfo(addresses);
     return fd;
 }
 
@@ -648,8 +744,9 @@ wire_outcome wire_exchange(wire_pool *pool, const upstream_instance *instance,
         }
         if (fd < 0) {
             long long connect_by = upstream_now_ms() + connect_timeout_ms;
-            fd = connection_open(instance, connect_by < deadline_ms ? connect_by : deadline_ms,
-                                 answer->error, sizeof(answer->error));
+            fd =
+                connection_open(pool, instance, connect_by < deadline_ms ? connect_by : deadline_ms,
+                                answer->error, sizeof(answer->error));
             if (fd < 0) {
                 outcome = WIRE_NOT_SENT;
                 break;

@@ -17,7 +17,8 @@
 #include <sys/types.h>
 #include <ulfius.h>
 
-#define WIRE_MAX_HEAD 65536 /* status line and headers of an answer; larger is a failure */
+#define WIRE_MAX_HEAD       65536 /* status line and headers of an answer; larger is a failure */
+#define WIRE_RESOLVE_TTL_MS 5000  /* how long a pool reuses an instance's resolved addresses */
 
 typedef enum wire_outcome {
     WIRE_NOT_SENT = 0, /* never left the gateway: the next instance may take it */
@@ -50,7 +51,10 @@ typedef struct wire_answer {
 typedef struct wire_pool wire_pool;
 
 /* A pool of idle keep-alive connections, shared by all threads: at most `max_idle` kept, none
- * reused after `idle_ms` (keep it inside the services' own idle limit). NULL when out of memory. */
+ * reused after `idle_ms` (keep it inside the services' own idle limit). It also keeps each
+ * instance's resolved addresses for WIRE_RESOLVE_TTL_MS, so that a new connection seldom waits
+ * on DNS (getaddrinfo has no timeout of ours), and uses the last ones known while DNS fails.
+ * NULL when out of memory. */
 wire_pool *wire_pool_new(long idle_ms, size_t max_idle);
 
 /* Closes every idle connection and releases the pool; accepts NULL. */

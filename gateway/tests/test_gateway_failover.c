@@ -32,8 +32,10 @@ static void suite_setup(void)
     ck_assert(flaky_a && flaky_b && fallback);
     harness_url_setting(a, sizeof(a), "CRM_AUTH_URL", fake_upstream_port(flaky_a),
                         fake_upstream_port(flaky_b));
-    harness_url_setting(c, sizeof(c), "CRM_CUSTOMERS_URL", harness_dead_port(),
-                        fake_upstream_port(fallback));
+    /* The live customers instance by name: resolved, then tried address by address
+     * (on hosts where localhost gives ::1 first, that one refuses and the next is tried). */
+    snprintf(c, sizeof(c), "CRM_CUSTOMERS_URL=http://127.0.0.1:%d,http://localhost:%d",
+             (int)harness_dead_port(), fake_upstream_port(fallback));
     harness_url_setting(k, sizeof(k), "CRM_CASES_URL", harness_dead_port(), 0);
     const char *const settings[] = {
         a, c, k, "CRM_RATE_AUTH_PER_MINUTE=0", "CRM_RATE_API_PER_SECOND=0", NULL};

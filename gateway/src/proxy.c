@@ -8,11 +8,9 @@
 #include "forwarding.h"
 #include "wire.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <ulfius.h>
 
 struct proxy {

@@ -582,7 +582,7 @@ rule_jwks() {
             fail "jwks: kid $kid is not the RFC 7638 thumbprint of its key"
     done
     token_kid=$(jwt_header "$agent_token" | jq -r .kid)
-    grep -qxF "$token_kid" <<<"$kids" || fail "the access token's kid $token_kid is not in the JWK Set ($kids)"
+    grep -qxF -e "$token_kid" <<<"$kids" || fail "the access token's kid $token_kid is not in the JWK Set ($kids)"
     n=$(jq -r --arg k "$token_kid" '.keys[] | select(.kid == $k) | .n' <<<"$BODY")
     e=$(jq -r --arg k "$token_kid" '.keys[] | select(.kid == $k) | .e' <<<"$BODY")
     jwk_to_pem "$n" "$e" "$tmp/jwks-key.pem" || fail "jwks: cannot turn the published key into a PEM"
